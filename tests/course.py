@@ -1,0 +1,53 @@
+"""The course as the tests see it: its config, its pages, its lessons with includes expanded."""
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lessons import Lesson, load_lesson, snippet_preprocessor
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from pymdownx.snippets import SnippetPreprocessor
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+
+
+@cache
+def config() -> MkDocsConfig:
+    return load_config(str(ROOT / "mkdocs.yml"))
+
+
+@cache
+def preprocessor() -> SnippetPreprocessor:
+    settings = dict(config().mdx_configs["pymdownx.snippets"])
+    settings["base_path"] = [str(ROOT / base) for base in settings["base_path"]]
+    return snippet_preprocessor(settings)
+
+
+def nav_pages() -> list[tuple[str, str]]:
+    """(title, path under docs/) for every page in the navigation, in order."""
+
+    def walk(items: list[Any]) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for item in items:
+            for title, target in item.items():
+                found += walk(target) if isinstance(target, list) else [(title, target)]
+        return found
+
+    return walk(config().nav or [])
+
+
+def lesson_paths() -> list[Path]:
+    """The lesson pages: every page in the navigation but the home page."""
+    return [DOCS / path for _, path in nav_pages() if path != "index.md"]
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+@cache
+def lesson(path: Path) -> Lesson:
+    return load_lesson(path, preprocessor(), ROOT)

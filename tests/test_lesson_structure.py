@@ -1,0 +1,119 @@
+"""Every lesson has the parts COURSE.md asks for, in order, and keeps the conventions."""
+
+import re
+from pathlib import Path
+
+import course
+import pytest
+from lessons import code_blocks
+
+PARTS = [
+    "Introduction",
+    "ELI5",
+    "Mathematical foundations",
+    "In-depth explanation",
+    "PyTorch demonstrations",
+    "Exercises",
+    "Summary",
+    "Key takeaways",
+]
+# Lesson 1.6 recaps the module: no demonstrations, no exercises, and the module review.
+RECAP_PARTS = [p for p in PARTS if p not in {"PyTorch demonstrations", "Exercises"}]
+RECAPS = {"recap-and-key-takeaways.md"}
+
+FENCE = re.compile(r"^[ \t]*```.*?^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>")
+CODEBLOCKS_MARKER = re.compile(
+    r"^\s*<!--\s*(pytest-codeblocks:|pytest\.mark\.).*-->\s*$", re.MULTILINE
+)
+
+LESSONS = course.lesson_paths()
+
+
+def prose(text: str) -> str:
+    """The page without its code: fences and inline code are not prose."""
+    return INLINE_CODE.sub("", FENCE.sub("", text))
+
+
+def sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^## (.+)$", prose(text), flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def ids(path: Path) -> str:
+    return path.name
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_parts_in_order(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# "), "a lesson opens with its title"
+    headings = re.findall(r"^## (.+)$", prose(text), flags=re.MULTILINE)
+    expected = RECAP_PARTS if path.name in RECAPS else PARTS
+    assert [h for h in headings if h in PARTS] == expected
+    if path.name in RECAPS:
+        assert "Module review" in headings
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_title_matches_navigation(path: Path) -> None:
+    title = path.read_text(encoding="utf-8").split("\n", 1)[0].removeprefix("# ")
+    nav_titles = {page: name for name, page in course.nav_pages()}
+    nav_title = nav_titles[str(path.relative_to(course.DOCS))]
+    assert nav_title.split(" ", 1)[1] == title
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in RECAPS], ids=ids)
+def test_exercises_have_solution_code(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    exercises_part = text.split("\n## Exercises\n", 1)[1].split("\n## Summary\n", 1)[0]
+    exercises = re.split(r"^### Exercise \d+: .+$", exercises_part, flags=re.MULTILINE)[1:]
+    assert 1 <= len(exercises) <= 4
+    for number, exercise in enumerate(exercises, start=1):
+        assert "**Solution.**" in exercise, f"exercise {number} has no solution"
+        runs = [b for b in code_blocks(exercise) if b.syntax == "python"]
+        assert runs, f"exercise {number} shows no solution code"
+        assert not re.search(r"^\?\?\?", exercise, flags=re.MULTILINE), (
+            "solutions are never collapsed"
+        )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_key_takeaways_are_a_list(path: Path) -> None:
+    takeaways = sections(path.read_text(encoding="utf-8"))["Key takeaways"]
+    items = re.findall(r"^- .+", takeaways, flags=re.MULTILINE)
+    assert len(items) >= 3
+
+
+@pytest.mark.parametrize("path", course.pages(), ids=ids)
+def test_markdown_only_no_html(path: Path) -> None:
+    text = CODEBLOCKS_MARKER.sub("", prose(path.read_text(encoding="utf-8")))
+    assert HTML_TAG.findall(text) == [], "write Markdown, not HTML"
+    assert "<!--" not in text, "HTML comments other than pytest-codeblocks markers"
+
+
+@pytest.mark.parametrize("path", course.pages(), ids=ids)
+def test_math_uses_dollar_delimiters_only(path: Path) -> None:
+    text = prose(path.read_text(encoding="utf-8"))
+    for delimiter in (r"\(", r"\)", r"\[", r"\]", r"\begin{equation}", r"\begin{displaymath}"):
+        assert delimiter not in text, f"use $...$ or $$...$$, not {delimiter}"
+    assert text.count("$$") % 2 == 0, "an unclosed $$ block"
+    for block in re.findall(r"\$\$(.*?)\$\$", text, flags=re.DOTALL):
+        assert block.strip(), "an empty $$ block"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_every_display_formula_is_explained(path: Path) -> None:
+    """A $$ block is followed by prose (its symbols in plain words), not by a heading or formula."""
+    text = prose(path.read_text(encoding="utf-8"))
+    for block in re.finditer(r"\$\$.*?\$\$", text, flags=re.DOTALL):
+        after = text[block.end() :].lstrip()
+        explained = after != "" and not after.startswith(("#", "$$"))
+        assert explained, f"no plain-words explanation after the formula {block[0][:60]!r}"
+
+
+@pytest.mark.parametrize("path", [*course.pages(), course.ROOT / "README.md"], ids=ids)
+def test_installs_use_uv_not_pip(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"\bpip3? install\b|python -m pip\b", text), "install with uv, not pip"
