@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -202,7 +202,7 @@ def load_lesson(path: Path, preprocessor: SnippetPreprocessor, root: Path) -> Le
     label = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     raw = path.read_text(encoding="utf-8")
     expanded = expand(raw, preprocessor, label)
-    problems = fence_problems(expanded, label)
+    problems = fence_problems(raw, label) or fence_problems(expanded, f"{label} (includes expanded)")
     if problems:
         raise LessonError("\n".join(problems))
     raw_blocks = [b for b in code_blocks(raw) if b.syntax in EXECUTED]
@@ -308,8 +308,11 @@ class Kernel:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        if self.process.stdin is not None:
-            self.process.stdin.close()
+        self.reader.join()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with suppress(BrokenPipeError):
+                    stream.close()
 
 
 def fence_filename(lesson: Lesson, fence: Fence) -> str:

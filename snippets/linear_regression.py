@@ -62,7 +62,8 @@ def check_gradients(
     loss = mse(y_hat, y)
     loss.backward()  # autograd fills w.grad and b.grad
     grad_w, grad_b = gradients_by_hand(X, y, y_hat.detach())
-    assert w.grad is not None and b.grad is not None
+    assert w.grad is not None  # .grad is optional; tell the type checker it is set
+    assert b.grad is not None
     by_hand = torch.stack([grad_w, grad_b])
     by_autograd = torch.stack([w.grad, b.grad])
     return by_hand, by_autograd
@@ -223,7 +224,9 @@ def main() -> None:
     # --8<-- [start:linear-init]
     for _ in range(3):
         layer = nn.Linear(1, 1)  # in_features = 1: bound 1 / sqrt(1) = 1
-        print(f"a new nn.Linear(1, 1): w = {layer.weight.item():+.4f}, b = {layer.bias.item():+.4f}")
+        print(
+            f"a new nn.Linear(1, 1): w = {layer.weight.item():+.4f}, b = {layer.bias.item():+.4f}"
+        )
     layer = nn.Linear(100, 1000)  # in_features = 100: bound 1 / sqrt(100) = 0.1
     print(f"nn.Linear(100, 1000) weight: min {layer.weight.min().item():+.4f}, ", end="")
     print(f"max {layer.weight.max().item():+.4f}")
@@ -250,7 +253,9 @@ def main() -> None:
         loss.backward()  # backward
         optimizer.step()  # step
         print(f"bias frozen: {bias_frozen}")
-        print(f"  weight.grad = {model.weight.grad}, w: {w_before:+.4f} -> {model.weight.item():+.4f}")
+        print(
+            f"  weight.grad = {model.weight.grad}, w: {w_before:+.4f} -> {model.weight.item():+.4f}"
+        )
         print(f"  bias.grad   = {model.bias.grad}, b: {b_before:+.4f} -> {model.bias.item():+.4f}")
     # --8<-- [end:frozen]
 

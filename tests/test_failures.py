@@ -1,0 +1,156 @@
+"""Bad input fails loudly: a fence that raises, a broken include, a lesson that hangs, a figure
+without alt text. Each case builds a small course of its own with this course's mkdocs.yml."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import course
+import pytest
+import yaml
+from lessons import Fence, Kernel, describe_failure, load_lesson, snippet_preprocessor
+
+SNIPPET = """# --8<-- [start:imports]
+import torch
+# --8<-- [end:imports]
+
+
+def main() -> None:
+    # --8<-- [start:fine]
+    x = torch.ones(3)
+    print(f"sum: {x.sum().item():.1f}")
+    # --8<-- [end:fine]
+    # --8<-- [start:broken]
+    y = x @ torch.ones(5)  # shapes (3,) and (5,) do not match
+    # --8<-- [end:broken]
+"""
+BROKEN_LINE = 1 + SNIPPET.split("\n").index(
+    "    y = x @ torch.ones(5)  # shapes (3,) and (5,) do not match"
+)
+
+
+def make_course(root: Path, page: str, snippet: str = SNIPPET) -> Path:
+    """A one-page course in `root`, configured like the real one; returns its mkdocs.yml."""
+    (root / "docs").mkdir()
+    (root / "snippets").mkdir()
+    (root / "docs" / "index.md").write_text(page, encoding="utf-8")
+    (root / "snippets" / "demo.py").write_text(snippet, encoding="utf-8")
+    settings = yaml.safe_load((course.ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    settings["hooks"] = [str(course.ROOT / hook) for hook in settings["hooks"]]
+    settings.pop("nav")
+    settings.pop("watch")
+    for extension in settings["markdown_extensions"]:
+        if isinstance(extension, dict) and "pymdownx.snippets" in extension:
+            extension["pymdownx.snippets"]["base_path"] = [str(root / "snippets")]
+    config_file = root / "mkdocs.yml"
+    config_file.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return config_file
+
+
+def build(config_file: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file)],
+        cwd=config_file.parent,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def page(*includes: str) -> str:
+    """A page whose fences include the imports, then each target in turn."""
+    targets = ["demo.py:imports", *includes]
+    fences = "".join(f'\nSome prose.\n\n```python\n--8<-- "{target}"\n```\n' for target in targets)
+    return f"# A lesson\n{fences}"
+
+
+def fence_line(text: str, target: str) -> int:
+    return text.split("\n").index(f'--8<-- "{target}"')  # the line above it, counted from 1
+
+
+def test_a_working_course_builds(tmp_path: Path) -> None:
+    done = build(make_course(tmp_path, page("demo.py:fine")))
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "sum: 3.0" in html  # the printed output is on the page
+
+
+def test_a_fence_that_raises_fails_the_build_naming_page_and_snippet_lines(tmp_path: Path) -> None:
+    text = page("demo.py:fine", "demo.py:broken")
+    done = build(make_course(tmp_path, text))
+    assert done.returncode != 0
+    assert f"docs/index.md:{fence_line(text, 'demo.py:broken')}" in done.stderr
+    assert f"snippets/demo.py:{BROKEN_LINE}" in done.stderr
+    assert "RuntimeError" in done.stderr
+
+
+def test_the_test_harness_names_the_same_lines(tmp_path: Path) -> None:
+    text = page("demo.py:fine", "demo.py:broken")
+    make_course(tmp_path, text)
+    preprocessor = snippet_preprocessor(
+        {"base_path": [str(tmp_path / "snippets")], "check_paths": True, "dedent_subsections": True}
+    )
+    lesson = load_lesson(tmp_path / "docs" / "index.md", preprocessor, tmp_path)
+    kernel = Kernel(tmp_path, tmp_path)
+    try:
+        imports, fine, broken = (
+            kernel.run(f, f"{lesson.label}:{f.lineno}", 60) for f in lesson.fences
+        )
+    finally:
+        kernel.close()
+    assert imports.ok
+    assert fine.ok
+    assert fine.output == "sum: 3.0\n"
+    assert not broken.ok
+    message = describe_failure(lesson, lesson.fences[2], broken)
+    assert f"docs/index.md:{fence_line(text, 'demo.py:broken')}" in message
+    assert f"demo.py:{BROKEN_LINE}" in message
+
+
+@pytest.mark.parametrize("target", ["missing.py", "demo.py:no-such-section"])
+def test_a_broken_include_fails_the_build(tmp_path: Path, target: str) -> None:
+    done = build(make_course(tmp_path, page("demo.py:fine", target)))
+    assert done.returncode != 0
+    assert "docs/index.md" in done.stderr
+    assert target.split(":")[-1] in done.stderr
+
+
+def test_a_fence_that_would_be_skipped_fails_the_build(tmp_path: Path) -> None:
+    text = page("demo.py:fine") + "\n```py\nprint('never run')\n```\n"
+    done = build(make_course(tmp_path, text))
+    assert done.returncode != 0
+    assert f"docs/index.md:{text.split(chr(10)).index('```py') + 1}" in done.stderr
+
+
+def test_a_hanging_fence_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
+    kernel = Kernel(tmp_path, tmp_path)
+    try:
+        hang = Fence(lineno=1, code="import time\ntime.sleep(60)\n", syntax="python")
+        result = kernel.run(hang, "page.md:1", timeout_s=2)
+    finally:
+        kernel.close()
+    assert not result.ok
+    assert result.error is not None
+    assert result.error["type"] == "Timeout"
+
+
+@pytest.mark.parametrize(
+    ("code", "complaint"),
+    [
+        ("fig, ax = plt.subplots()\nax.plot([1, 2])\nplt.show()\n", "without alt text"),
+        ("fig, ax = plt.subplots()\nax.plot([1, 2])\n", "never shown"),
+    ],
+)
+def test_figures_need_alt_text_and_show(tmp_path: Path, code: str, complaint: str) -> None:
+    kernel = Kernel(tmp_path, tmp_path)
+    try:
+        fence = Fence(lineno=1, code="import matplotlib.pyplot as plt\n" + code, syntax="python")
+        result = kernel.run(fence, "page.md:1", timeout_s=60)
+    finally:
+        kernel.close()
+    assert not result.ok
+    assert result.error is not None
+    assert complaint in result.error["message"]
