@@ -202,7 +202,9 @@ def load_lesson(path: Path, preprocessor: SnippetPreprocessor, root: Path) -> Le
     label = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     raw = path.read_text(encoding="utf-8")
     expanded = expand(raw, preprocessor, label)
-    problems = fence_problems(raw, label) or fence_problems(expanded, f"{label} (includes expanded)")
+    problems = fence_problems(raw, label) or fence_problems(
+        expanded, f"{label} (includes expanded)"
+    )
     if problems:
         raise LessonError("\n".join(problems))
     raw_blocks = [b for b in code_blocks(raw) if b.syntax in EXECUTED]

@@ -1,0 +1,127 @@
+"""Every page in headless Chromium: math typeset, images loaded, no console error, and no
+request that leaves the local server (no CDN for math, fonts or anything else)."""
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import course
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Route, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root, in a sandbox without network: no sandbox, no GPU, no background calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
+)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    site_dir = tmp_path_factory.mktemp("site")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=course.ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site_dir)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def url_of(path: Path) -> str:
+    relative = path.relative_to(course.DOCS).with_suffix("")
+    return "" if relative.name == "index" else f"{relative.as_posix()}/"
+
+
+ALL_MATH_TYPESET = """() => {
+  const math = [...document.querySelectorAll('.arithmatex')];
+  return math.every(element => element.querySelector('mjx-container'));
+}"""
+BROKEN_IMAGES = """() => [...document.images]
+  .filter(image => !image.complete || image.naturalWidth === 0)
+  .map(image => image.getAttribute('src'))"""
+
+
+@pytest.mark.parametrize("path", course.pages(), ids=lambda p: url_of(p) or "home")
+def test_page_renders_offline(browser: Browser, site: str, path: Path) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    def on_request(route: Route) -> None:
+        if route.request.url.startswith(site):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/*", on_request)
+    page.goto(site + url_of(path), wait_until="networkidle")
+    page.wait_for_function(ALL_MATH_TYPESET, timeout=30_000)
+
+    math = page.locator(".arithmatex").count()
+    if path in course.lesson_paths():
+        assert math > 0, "a lesson without math: is arithmatex still configured?"
+    assert page.locator("mjx-container").count() >= math
+    assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset some math"
+    assert page.evaluate(BROKEN_IMAGES) == []
+    assert errors == []
+    assert outside == []
+    page.close()
+
+
+def test_instant_navigation_typesets_the_next_page(browser: Browser, site: str) -> None:
+    page = browser.new_page()
+    page.goto(site, wait_until="networkidle")
+    page.evaluate("window.stillTheSameDocument = true")
+    lesson = course.lesson_paths()[-1]
+    page.click(f"article a[href='{url_of(lesson)}']")
+    page.wait_for_url(site + url_of(lesson))
+    page.wait_for_function(ALL_MATH_TYPESET, timeout=30_000)
+    assert page.locator(".arithmatex mjx-container").count() > 0
+    assert page.evaluate("window.stillTheSameDocument === true"), "navigation reloaded the page"
+    page.close()
