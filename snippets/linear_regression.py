@@ -36,7 +36,7 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def gradients_by_hand(
     X: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The partial derivatives of the MSE with respect to w and b, as derived on this page."""
+    """The partial derivatives of the MSE with respect to w and b, derived by hand in lesson 1.2."""
     error = y_hat - y  # (N, 1): e_i = y_hat_i - y_i
     grad_w = 2 * (error * X).mean()  # (2/N) * sum of e_i * x_i
     grad_b = 2 * error.mean()  # (2/N) * sum of e_i
@@ -164,7 +164,7 @@ def main() -> None:
     ax.set_ylabel("y")
     ax.legend()
     fig.set_label(
-        "Scatter plot of 100 points that rise from lower left to upper right, "
+        "A scatter plot of points that rise from lower left to upper right, "
         "spread in a band around a straight line."
     )
     plt.show()
@@ -184,6 +184,7 @@ def main() -> None:
     for step in (0, 5, 10, 20, 50, num_steps - 1):
         print(f"step {step:3d}: loss {losses[step]:.4f}")
     print(f"learned: w = {w.item():.4f}, b = {b.item():.4f}   (true line: w = 2, b = 1)")
+    print(f"loss of the true line y = 2x + 1 on these points: {mse(2 * X + 1, y).item():.4f}")
     # --8<-- [end:run-by-hand]
 
     # --8<-- [start:plot-results]

@@ -136,7 +136,8 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for lr, losses in runs.items():
         ax.plot(losses, label=f"lr = {lr}")
-        print(f"lr = {lr:<4}: loss after 30 steps {losses[-1]:.4g}")
+        label = f"lr = {lr}:"
+        print(f"{label:<10} loss after 30 steps {losses[-1]:.4g}")
     print(f"estimated ceiling 1 / mean(x^2) = {1 / (X**2).mean().item():.2f}")
     ax.set_yscale("log")
     ax.set_title("The same loop with four learning rates")
@@ -155,7 +156,8 @@ def main() -> None:
     X_wide, y_wide = make_wide_data(num_points=100, device=device)
     for lr in (0.1, 0.01):
         w_raw, b_raw, _ = train_by_hand(X_wide, y_wide, lr, num_steps=100)
-        print(f"raw x, lr = {lr:<4}:        w = {w_raw.item():.4f}, b = {b_raw.item():.4f}")
+        label = f"raw x, lr = {lr}:"
+        print(f"{label:<25} w = {w_raw.item():.4f}, b = {b_raw.item():.4f}")
     w_std, b_std = fit_standardized(X_wide, y_wide, lr=0.1, num_steps=100)
     w_exact, b_exact = closed_form(X_wide, y_wide)
     print(f"standardized x, lr = 0.1: w = {w_std:.4f}, b = {b_std:.4f}")

@@ -49,7 +49,7 @@ def train(
         y_hat = w * X  # 2. forward: a predicted price for every weight
         loss = mse(y_hat, y)  # 3. loss: one number, how wrong w is
         loss.backward()  # 4. backward: autograd puts dL/dw into w.grad
-        assert w.grad is not None
+        assert w.grad is not None  # filled by backward (the check also reassures mypy)
         w_history.append(w.item())  # recorded before the step: the w that gave this loss
         loss_history.append(loss.item())
         if print_every and step % print_every == 0:
@@ -107,7 +107,7 @@ def main() -> None:
     fig.set_label(
         "Left: the purchases as dots, with the line y = w x drawn at the first steps and at the "
         "end; it starts flat and swings up onto the dots. Right: the loss at each step on a log "
-        "scale, falling steeply for about eight steps and then levelling off."
+        "scale, falling steeply over the first steps and then levelling off."
     )
     plt.show()
     # --8<-- [end:plot]

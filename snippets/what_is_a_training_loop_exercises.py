@@ -100,11 +100,12 @@ def main() -> None:
     ax.plot(with_zero_grad, label="with zero_grad")
     ax.plot(without_zero_grad, label="without zero_grad")
     ax.set(title="Forgetting to zero the gradients", xlabel="step", ylabel="loss L")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2)  # below: lines fill the box
+    fig.tight_layout()
     fig.set_label(
-        "Loss per step. With zero_grad the loss drops to near zero within a few steps and stays "
-        "there; without it the loss swings between near zero and its starting height, again "
-        "and again, and never settles."
+        "Loss per step. With zero_grad the loss drops to near zero within a few steps and "
+        "stays there; without it the loss swings between near zero and a little above where "
+        "it started, again and again, and never settles."
     )
     plt.show()
     # --8<-- [end:ex2]
@@ -127,7 +128,8 @@ def main() -> None:
     ax.legend()
     fig.set_label(
         "The purchases with a bag fee as dots. The line forced through the origin is too low "
-        "for light bags and too high for heavy ones; the line with a bias b runs through the dots."
+        "for light purchases and too high for heavy ones; the line with a bias b runs through "
+        "the dots."
     )
     plt.show()
     # --8<-- [end:ex3]
