@@ -10,6 +10,7 @@ import course
 import pytest
 import yaml
 from lessons import Fence, Kernel, describe_failure, load_lesson, snippet_preprocessor
+from mkdocs.utils.yaml import get_yaml_loader
 
 SNIPPET = """# --8<-- [start:imports]
 import torch
@@ -36,7 +37,8 @@ def make_course(root: Path, page: str, snippet: str = SNIPPET) -> Path:
     (root / "snippets").mkdir()
     (root / "docs" / "index.md").write_text(page, encoding="utf-8")
     (root / "snippets" / "demo.py").write_text(snippet, encoding="utf-8")
-    settings = yaml.safe_load((course.ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    text = (course.ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    settings = yaml.load(text, Loader=get_yaml_loader())  # resolves mkdocs.yml's !ENV tags
     settings["hooks"] = [str(course.ROOT / hook) for hook in settings["hooks"]]
     settings.pop("nav")
     settings.pop("watch")

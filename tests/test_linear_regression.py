@@ -1,6 +1,5 @@
 """Lesson 1.2: every number and claim the page states is what the snippets compute."""
 
-import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -24,18 +23,6 @@ def page() -> str:
 def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:
     seed_everything(0)
     return lesson.make_data(num_points=100, device=get_device())
-
-
-def test_every_include_names_an_existing_section() -> None:
-    text = LESSON.read_text(encoding="utf-8")
-    includes = re.findall(r'^--8<-- "([^"]+)"$', text, flags=re.MULTILINE)
-    assert includes[:2] == ["helpers.py", "linear_regression.py:imports"]
-    for include in includes:
-        filename, _, section = include.partition(":")
-        source = (SNIPPETS / filename).read_text(encoding="utf-8")
-        if section:
-            assert f"# --8<-- [start:{section}]" in source, include
-            assert f"# --8<-- [end:{section}]" in source, include
 
 
 def test_hand_gradients_match_autograd() -> None:

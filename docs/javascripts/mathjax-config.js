@@ -17,7 +17,6 @@ window.MathJax = {
 
 document$.subscribe(() => {
   MathJax.startup.promise.then(() => {
-    MathJax.startup.output.clearCache();
     MathJax.typesetClear();
     MathJax.texReset();
     return MathJax.typesetPromise();
