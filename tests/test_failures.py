@@ -156,3 +156,45 @@ def test_figures_need_alt_text_and_show(tmp_path: Path, code: str, complaint: st
     assert not result.ok
     assert result.error is not None
     assert complaint in result.error["message"]
+
+
+MARKERS_PAGE = """# A lesson
+
+```python
+--8<-- "demo.py:imports"
+```
+
+<!--pytest.mark.skip-->
+```python
+raise SystemExit("this fence is skipped")
+```
+
+```python
+print("hello")
+```
+
+<!--pytest-codeblocks:expected-output-->
+```text
+{expected}
+```
+
+<!--pytest.mark.xfail-->
+```python
+print(1 / 0)
+```
+"""
+
+
+def test_pytest_codeblocks_markers_work_in_the_build(tmp_path: Path) -> None:
+    done = build(make_course(tmp_path, MARKERS_PAGE.format(expected="hello")))
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "this fence is skipped" in html  # shown, not run
+    assert html.count(">hello\n<") == 1  # the expected output, not a second copy of it
+    assert "ZeroDivisionError: division by zero" in html  # the error the page expects
+
+
+def test_an_expected_output_that_differs_fails_the_build(tmp_path: Path) -> None:
+    done = build(make_course(tmp_path, MARKERS_PAGE.format(expected="goodbye")))
+    assert done.returncode != 0
+    assert "expected output" in done.stderr
