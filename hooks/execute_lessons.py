@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from importlib.metadata import version
@@ -70,12 +71,14 @@ def cache_key(lesson: Lesson) -> str:
 def run_lesson(lesson: Lesson, figure_dir: Path) -> list[FenceResult | None]:
     """Run the fences in order in one process; raise LessonError at the first unexpected failure."""
     outcome: list[FenceResult | None] = []
+    deadline = time.monotonic() + LESSON_TIMEOUT_S  # for the whole lesson, not per fence
     with kernel(figure_dir) as running:
         for fence in lesson.fences:
             if skipped(fence):
                 outcome.append(None)
                 continue
-            result = running.run(fence, fence_filename(lesson, fence), LESSON_TIMEOUT_S)
+            remaining = deadline - time.monotonic()
+            result = running.run(fence, fence_filename(lesson, fence), remaining)
             expect_failure = any(mark.name == "xfail" for mark in evaluated_marks(fence))
             if not result.ok and not expect_failure:
                 raise LessonError(describe_failure(lesson, fence, result))

@@ -288,10 +288,10 @@ class Kernel:
             return FenceResult(ok=False, error={"type": "KernelDied", "message": self.died()})
         while True:
             try:
-                line = self.replies.get(timeout=timeout_s)
+                line = self.replies.get(timeout=max(timeout_s, 0.0))
             except queue.Empty:
                 self.close()
-                message = f"still running after {timeout_s:.0f} s, the lesson's time limit"
+                message = "still running when the lesson's time limit ran out"
                 return FenceResult(ok=False, error={"type": "Timeout", "message": message})
             if not line:
                 return FenceResult(ok=False, error={"type": "KernelDied", "message": self.died()})

@@ -4,6 +4,7 @@ Fences are found by pytest-codeblocks in the page with its includes expanded, an
 work as documented (`<!--pytest.mark.skip-->`, `skipif`, `xfail`, `importorskip`, expected output).
 """
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from lessons import (
 class LessonRun:
     kernel: Kernel
     workdir: Path
+    deadline: float  # the lesson's time limit covers all its fences together
     failed_at: str | None = None
     done: set[int] = field(default_factory=set)
 
@@ -62,11 +64,12 @@ def test_fence(
     run = runs.get(lesson.path)
     if run is None:
         workdir = tmp_path_factory.mktemp("lesson")
-        run = runs[lesson.path] = LessonRun(Kernel(workdir, workdir), workdir)
+        deadline = time.monotonic() + LESSON_TIMEOUT_S
+        run = runs[lesson.path] = LessonRun(Kernel(workdir, workdir), workdir, deadline)
     if run.failed_at is not None:
         pytest.fail(f"not run: the fence at {run.failed_at} failed first", pytrace=False)
 
-    result = run.kernel.run(fence, fence_filename(lesson, fence), LESSON_TIMEOUT_S)
+    result = run.kernel.run(fence, fence_filename(lesson, fence), run.deadline - time.monotonic())
     run.done.add(fence.lineno)
     if len(run.done) == len(lesson.fences):
         run.kernel.close()  # the lesson is over: free its memory before the next one starts
