@@ -36,7 +36,7 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def gradients_by_hand(
     X: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The partial derivatives of the MSE with respect to w and b, derived by hand in lesson 1.2."""
+    """The partial derivatives of the MSE with respect to w and b, derived by hand above."""
     error = y_hat - y  # (N, 1): e_i = y_hat_i - y_i
     grad_w = 2 * (error * X).mean()  # (2/N) * sum of e_i * x_i
     grad_b = 2 * error.mean()  # (2/N) * sum of e_i
@@ -61,6 +61,7 @@ def check_gradients(
     y_hat = w * X + b
     loss = mse(y_hat, y)
     loss.backward()  # autograd fills w.grad and b.grad
+    # detach: the hand formula only needs y_hat's values, not autograd's record of them
     grad_w, grad_b = gradients_by_hand(X, y, y_hat.detach())
     assert w.grad is not None  # .grad is optional; tell the type checker it is set
     assert b.grad is not None
@@ -110,7 +111,7 @@ def train_with_autograd(
         loss.backward()  # backward: fills w.grad and b.grad
         optimizer.step()  # step: w -= lr * w.grad, b -= lr * b.grad
         losses.append(loss.item())
-    return w.detach(), b.detach(), losses
+    return w.detach(), b.detach(), losses  # detach: plain values, no longer tracked
 
 
 # --8<-- [end:train-with-autograd]

@@ -146,7 +146,7 @@ def main() -> None:
     ax.legend()
     fig.set_label(
         "Loss curves on a log scale: the smallest learning rate descends slowly, the middle two "
-        "reach the floor within a few steps, and the largest climbs steadily, diverging."
+        "reach the floor within about fifteen steps, and the largest climbs steadily, diverging."
     )
     plt.show()
     # --8<-- [end:ex2-run]

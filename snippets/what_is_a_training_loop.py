@@ -98,7 +98,9 @@ def main() -> None:
             x_line, w_step * x_line, "--", alpha=0.6, label=f"step {step}: w = {w_step:.2f}"
         )
     ax_fit.plot(x_line, w_fit * x_line, color="tab:red", label=f"learned: w = {w_fit:.2f}")
-    ax_fit.set(title="The line after each step", xlabel="weight x (kg)", ylabel="price y (euros)")
+    ax_fit.set(
+        title="The line at the start of each step", xlabel="weight x (kg)", ylabel="price y (euros)"
+    )
     ax_fit.legend()
     ax_loss.plot(range(num_steps), loss_history, "o-")
     ax_loss.set_yscale("log")

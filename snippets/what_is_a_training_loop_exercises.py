@@ -121,9 +121,9 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     x_line = torch.linspace(0.0, 2.7, 50)
     ax.scatter(X_bag.cpu(), y_bag.cpu(), color="black", s=15, label="purchases with a bag fee")
-    ax.plot(x_line, w_only * x_line, "--", label="y = w x")
-    ax.plot(x_line, w * x_line + b, label="y = w x + b")
-    ax.set(title="A line through the origin cannot pay the fee", xlabel="weight x (kg)")
+    ax.plot(x_line, w_only * x_line, "--", label=f"y_hat = w x  (w = {w_only:.2f})")
+    ax.plot(x_line, w * x_line + b, label=f"y_hat = w x + b  (w = {w:.2f}, b = {b:.2f})")
+    ax.set(title="Without a bias, the line cannot include the fee", xlabel="weight x (kg)")
     ax.set_ylabel("price y (euros)")
     ax.legend()
     fig.set_label(

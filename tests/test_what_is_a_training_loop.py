@@ -36,7 +36,7 @@ def test_learned_price_and_loss() -> None:
     assert f"{w_fit:.2f}" == f"{w_best:.2f}"  # twelve steps reach the best fit, to the cent
     assert f"learned $w = {w_fit:.2f}$ euros per kilogram" in TEXT
     assert f"to {w_fit:.2f} euros" in TEXT
-    assert f"settled at {loss_history[-1]:.4f}" in TEXT
+    assert f"the last loss it measured, on step 11, was {loss_history[-1]:.4f}" in TEXT
     assert f"fell from {loss_history[0]:.2f} to {loss_history[-1]:.4f}" in TEXT
     # The true price, w = 3, scores slightly worse than the learned one.
     assert lesson.mse(3.0 * X, y).item() > loss_history[-1]
