@@ -1,0 +1,204 @@
+"""Lesson 1.4: every number and claim the page states is what the snippets compute."""
+
+import itertools
+import math
+from pathlib import Path
+
+import torch
+import visualizing_the_loss_landscape as lesson
+import visualizing_the_loss_landscape_exercises as exercises
+from helpers import get_device, seed_everything
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "docs" / "module-1" / "visualizing-the-loss-landscape.md"
+START = (-0.5, 3.5)  # the start of the lesson's paths on lesson 1.2's data
+
+
+def page() -> str:
+    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
+    return " ".join(LESSON.read_text(encoding="utf-8").split())
+
+
+def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:
+    seed_everything(0)
+    return lesson.make_data(num_points=100, device=get_device())
+
+
+def wide_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x in [0, 10), y, and the standardized x, as in the lesson's wide-data section."""
+    seed_everything(0)
+    X, y = lesson.make_data(num_points=100, device=get_device(), x_low=0.0, x_high=10.0)
+    return X, y, (X - X.mean()) / X.std(correction=0)
+
+
+def grid(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.linspace(-1, 5, 121, device=device), torch.linspace(-2, 4, 121, device=device)
+
+
+def test_grid_minimum_and_size() -> None:
+    X, y = lesson_data()
+    w_values, b_values = grid(X.device)
+    L = lesson.loss_grid(X, y, w_values, b_values)
+    assert L.shape == (121, 121)
+    row, col = divmod(int(L.argmin().item()), L.shape[1])
+    text = page()
+    assert f"$w = {w_values[col].item():.2f}$, $b = {b_values[row].item():.2f}$" in text
+    assert f"{121 * 121:,}" in text
+    assert "$121^2 = 14{,}641$" in text
+    assert 121 * 121 * 100 == 1_464_100  # "about 1.5 million squared errors"
+    assert "about 1.5 million squared errors" in text
+
+
+def test_loss_grid_matches_mse_pointwise() -> None:
+    X, y = lesson_data()
+    w_values, b_values = grid(X.device)
+    L = lesson.loss_grid(X, y, w_values, b_values)
+    for row, col in ((0, 0), (60, 17), (120, 120)):
+        expected = lesson.mse(w_values[col] * X + b_values[row], y)
+        assert torch.isclose(L[row, col], expected, rtol=1e-5)
+
+
+def test_hessian_formula_matches_autograd_and_the_surface_is_quadratic() -> None:
+    X, y = lesson_data()
+    H = lesson.hessian(X)
+    theta_star = lesson.minimum(X, y)
+    H_autograd = torch.autograd.functional.hessian(
+        lambda theta: lesson.mse(theta[0] * X + theta[1], y), theta_star
+    )
+    assert torch.allclose(H, H_autograd, atol=1e-5)
+    w_values, b_values = grid(X.device)
+    L = lesson.loss_grid(X, y, w_values, b_values)
+    L_quadratic = lesson.quadratic_loss(X, y, w_values, b_values)
+    assert (L - L_quadratic).abs().max().item() < 1e-4
+    text = page()
+    assert "below $10^{-4}$ on losses as large as 23" in text
+    assert f"{L.max().item():.0f}" == "23"
+    w_star, b_star = theta_star.tolist()
+    assert f"$w^\\star = {w_star:.2f}$, $b^\\star = {b_star:.2f}$" in text
+    # The minimum is the least-squares line: the gradient vanishes there.
+    y_hat = w_star * X + b_star
+    assert abs(2 * ((y_hat - y) * X).mean().item()) < 1e-4
+    assert abs(2 * (y_hat - y).mean().item()) < 1e-4
+
+
+def test_input_averages_stated_in_the_prose() -> None:
+    X, _ = lesson_data()
+    X_wide, _, _ = wide_data()
+    text = page()
+    assert f"(${X.mean().item():.2f}$ for our points)" in text
+    assert f"$\\overline{{x^2}}$ is {(X**2).mean().item():.2f}, not far" in text
+    assert f"around {(X_wide**2).mean().item():.0f} while" in text
+    assert f"$\\overline{{x}} = {X_wide.mean().item():.1f}$ couples" in text
+
+
+def test_path_reaches_the_minimum() -> None:
+    X, y = lesson_data()
+    path, losses = lesson.descend(X, y, *START, lr=0.1, num_steps=30)
+    assert path.shape == (31, 2)
+    assert (path[-1] - lesson.minimum(X, y).cpu()).norm().item() < 0.01
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
+
+
+def test_threshold_is_two_over_the_largest_eigenvalue() -> None:
+    X, y = lesson_data()
+    low, high = torch.linalg.eigvalsh(lesson.hessian(X)).tolist()
+    lr_max = 2 / high
+    theta_star = lesson.minimum(X, y).cpu()
+    below, _ = lesson.descend(X, y, *START, 0.99 * lr_max, num_steps=300)
+    above, _ = lesson.descend(X, y, *START, 1.01 * lr_max, num_steps=300)
+    assert (below[-1] - theta_star).norm().item() < (below[0] - theta_star).norm().item() / 100
+    assert (above[-1] - theta_star).norm().item() > 1000
+    text = page()
+    assert f"The eigenvalues are {low:.2f} and {high:.2f}" in text
+    assert f"condition number is only {high / low:.2f}" in text
+    assert f"$2 / {high:.2f} = {lr_max:.2f}$" in text
+    assert "has grown past 1,000" in text
+    assert f"just over the limit of {lr_max:.2f}" in text
+
+
+def test_crawl_converge_diverge() -> None:
+    X, y = lesson_data()
+    low, high = torch.linalg.eigvalsh(lesson.hessian(X)).tolist()
+    floor = lesson.mse(lesson.minimum(X, y)[0] * X + lesson.minimum(X, y)[1], y).item()
+    _, crawl = lesson.descend(X, y, *START, lr=0.05, num_steps=12)
+    _, good = lesson.descend(X, y, *START, lr=0.3, num_steps=12)
+    _, bad = lesson.descend(X, y, *START, lr=0.75, num_steps=12)
+    assert crawl[-1] < crawl[0]
+    assert crawl[-1] > 3 * floor
+    assert abs(good[-1] - floor) < 1e-3
+    assert bad[-1] > bad[0]
+    assert 0.3 < 2 / high < 0.75  # 0.75 is over the limit, 0.3 comfortably inside
+    assert 1 - 0.75 * high < -1 < 1 - 0.75 * low  # steep direction diverges, flat one settles
+
+
+def test_feature_scale_and_condition_number() -> None:
+    X_wide, _y_wide, X_std = wide_data()
+    low, high = torch.linalg.eigvalsh(lesson.hessian(X_wide)).tolist()
+    low_std, high_std = torch.linalg.eigvalsh(lesson.hessian(X_std)).tolist()
+    kappa = high / low
+    text = page()
+    assert f"the eigenvalues are {low:.2f} and {high:.2f}" in text
+    assert f"a condition number of about {kappa:.0f}" in text
+    assert f"$\\sqrt{{{kappa:.0f}}} \\approx {math.sqrt(kappa):.0f}$" in text
+    assert f"$2 / {high:.2f} = {2 / high:.3f}$" in text
+    assert abs(low_std - 2) < 1e-4
+    assert abs(high_std - 2) < 1e-4
+    assert f"condition number is {high_std / low_std:.2f}." in text
+    assert f"{1 - 0.028 * high:.2f}" == "-0.86"
+    assert f"{1 - 0.028 * low:.2f}" == "0.99"
+    assert 2 / high > 0.028  # "just under its limit"
+
+
+def test_zig_zag_versus_straight_path() -> None:
+    X_wide, y_wide, X_std = wide_data()
+    raw, _ = lesson.descend(X_wide, y_wide, -0.5, 8.0, lr=0.028, num_steps=40)
+    target = lesson.minimum(X_wide, y_wide).cpu()
+    start, end = (raw[0] - target).norm().item(), (raw[-1] - target).norm().item()
+    assert f"fallen from {start:.2f} to {end:.2f}" in page()
+    # The zig-zag: the weight's step changes sign at (almost) every step.
+    steps_w = raw[1:, 0] - raw[:-1, 0]
+    assert (steps_w[1:] * steps_w[:-1] < 0).float().mean().item() > 0.9
+    straight, _ = lesson.descend(X_std, y_wide, 0.0, 0.0, lr=0.25, num_steps=40)
+    target_std = lesson.minimum(X_std, y_wide).cpu()
+    assert (straight[-1] - target_std).norm().item() < 1e-4
+    assert "the distance is below 0.0001" in page()
+    # Every step halves the distance.
+    first = (straight[0] - target_std).norm().item()
+    second = (straight[1] - target_std).norm().item()
+    assert abs(second / first - 0.5) < 1e-4
+
+
+def test_exercise_1_autograd_path() -> None:
+    X, y = lesson_data()
+    by_hand, _ = lesson.descend(X, y, *START, lr=0.1, num_steps=30)
+    by_autograd = exercises.descend_with_autograd(X, y, *START, lr=0.1, num_steps=30)
+    assert (by_hand - by_autograd).abs().max().item() < 1e-5
+    assert "a difference below $10^{-5}$" in page()
+
+
+def test_exercise_2_best_learning_rate() -> None:
+    X_wide, _, _ = wide_data()
+    H = lesson.hessian(X_wide)
+    lrs = torch.linspace(0, 0.035, 701, device=X_wide.device)
+    factors = exercises.shrink_factor(H, lrs)
+    best = int(factors.argmin().item())
+    low, high = torch.linalg.eigvalsh(H).tolist()
+    lr_best, rho = 2 / (low + high), (high - low) / (high + low)
+    assert abs(lrs[best].item() - lr_best) < 1e-4
+    assert abs(factors[best].item() - rho) < 1e-3
+    steps = math.ceil(math.log(1000) / -math.log(rho))
+    text = page()
+    assert f"$\\eta_{{\\text{{best}}}} = {lr_best:.4f}$" in text
+    assert f"$\\rho_{{\\text{{best}}}} = {rho:.3f}$" in text
+    assert f"about {100 * (1 - rho):.1f}% of the" in text
+    assert f"takes {steps} steps" in text
+
+
+def test_exercise_3_newton_step() -> None:
+    X, y = lesson_data()
+    X_wide, y_wide, _ = wide_data()
+    for inputs, targets in ((X, y), (X_wide, y_wide)):
+        landed = exercises.newton_step(inputs, targets, w=-0.5, b=8.0)
+        target = lesson.minimum(inputs, targets)
+        assert [f"{v:.4f}" for v in landed.tolist()] == [f"{v:.4f}" for v in target.tolist()]
+    assert "to four decimals for both data sets" in page()
