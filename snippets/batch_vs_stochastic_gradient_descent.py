@@ -1,4 +1,5 @@
-"""Lesson 1.3: full-batch, stochastic and mini-batch gradient descent on the same line."""
+"""Lesson 1.3: full-batch, stochastic and mini-batch gradient descent on the
+same line."""
 
 # --8<-- [start:imports]
 import time
@@ -13,11 +14,14 @@ from helpers import get_device, seed_everything
 
 
 # --8<-- [start:make-data]
-def make_data(num_points: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points around the line y = 2x + 1 with Gaussian noise of standard deviation 0.5."""
+def make_data(
+    num_points: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points around the line y = 2x + 1 with Gaussian noise (std 0.5)."""
     X = torch.rand(num_points, 1) * 4 - 2  # (N, 1), uniform on [-2, 2)
     y = 2 * X + 1 + 0.5 * torch.randn(num_points, 1)  # (N, 1)
-    return X.to(device), y.to(device)  # drawn on the CPU: the same points on every device
+    # drawn on the CPU: the same points on every device
+    return X.to(device), y.to(device)
 
 
 def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -32,9 +36,12 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def make_batches(
     num_points: int, batch_size: int, generator: torch.Generator
 ) -> list[torch.Tensor]:
-    """One epoch: shuffle the indices 0..N-1, then cut them into consecutive batches."""
-    order = torch.randperm(num_points, generator=generator)  # a new order every epoch
-    return list(order.split(batch_size))  # the last batch is smaller if B does not divide N
+    """One epoch: shuffle the indices 0..N-1, then cut them into consecutive
+    batches."""
+    # a new order every epoch
+    order = torch.randperm(num_points, generator=generator)
+    # the last batch is smaller if B does not divide N
+    return list(order.split(batch_size))
 
 
 # --8<-- [end:batches]
@@ -47,7 +54,8 @@ class History:
 
     w: list[float] = field(default_factory=list)
     b: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)  # time since the run started
+    # time since the run started
+    seconds: list[float] = field(default_factory=list)
     steps_per_epoch: int = 0
 
 
@@ -59,7 +67,8 @@ def train(
     num_epochs: int,
     generator: torch.Generator,
 ) -> History:
-    """Gradient descent on y_hat = w * X + b, each step on batch_size shuffled examples."""
+    """Gradient descent on y_hat = w * X + b, each step on batch_size shuffled
+    examples."""
     w = torch.zeros((), device=X.device, requires_grad=True)
     b = torch.zeros((), device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=lr)
@@ -69,13 +78,15 @@ def train(
         batches = make_batches(len(X), batch_size, generator)
         history.steps_per_epoch = len(batches)
         for batch in batches:
-            X_batch, y_batch = X[batch.to(X.device)], y[batch.to(X.device)]  # (B, 1) each
+            # (B, 1) each
+            X_batch, y_batch = X[batch.to(X.device)], y[batch.to(X.device)]
             optimizer.zero_grad()  # zero the gradients
             y_hat = w * X_batch + b  # forward, on this batch only
             loss = mse(y_hat, y_batch)  # loss, averaged over the batch
             loss.backward()  # backward: fills w.grad and b.grad
             optimizer.step()  # step: both parameters move
-            history.w.append(w.item())  # .item() also waits for a GPU to finish the step
+            # .item() also waits for a GPU to finish the step
+            history.w.append(w.item())
             history.b.append(b.item())
             history.seconds.append(time.perf_counter() - start)
     return history
@@ -85,8 +96,11 @@ def train(
 
 
 # --8<-- [start:full-loss]
-def full_losses(history: History, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The loss on all N examples after every step, computed afterwards from the recorded w, b."""
+def full_losses(
+    history: History, X: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """The loss on all N examples after every step, computed afterwards from the
+    recorded w, b."""
     w = torch.tensor(history.w, device=X.device).unsqueeze(1)  # (S, 1)
     b = torch.tensor(history.b, device=X.device).unsqueeze(1)  # (S, 1)
     y_hat = w * X.T + b  # (S, N): row s holds the predictions after step s
@@ -94,9 +108,12 @@ def full_losses(history: History, X: torch.Tensor, y: torch.Tensor) -> torch.Ten
 
 
 def best_loss(X: torch.Tensor, y: torch.Tensor) -> float:
-    """The lowest loss any line can reach on these points (least squares, float64, CPU)."""
-    A = torch.cat([X, torch.ones_like(X)], dim=1).cpu().double()  # (N, 2): columns x and 1
-    solution = torch.linalg.lstsq(A, y.cpu().double()).solution  # (2, 1): [w, b]
+    """The lowest loss any line can reach on these points (least squares,
+    float64, CPU)."""
+    # (N, 2): columns x and 1
+    A = torch.cat([X, torch.ones_like(X)], dim=1).cpu().double()
+    # (2, 1): [w, b]
+    solution = torch.linalg.lstsq(A, y.cpu().double()).solution
     return mse(A @ solution, y.cpu().double()).item()
 
 
@@ -122,13 +139,19 @@ def main() -> None:
     num_epochs = 30
     batch_sizes = {"full batch": len(X), "mini-batch": 10, "stochastic": 1}
     generator = torch.Generator().manual_seed(0)
-    train(X, y, len(X), lr, num_epochs=1, generator=generator)  # warm-up: not timed, see below
+    # warm-up: not timed, see below
+    train(X, y, len(X), lr, num_epochs=1, generator=generator)
     runs = {}
     for name, batch_size in batch_sizes.items():
-        generator = torch.Generator().manual_seed(0)  # the same shuffles for every run
+        # the same shuffles for every run
+        generator = torch.Generator().manual_seed(0)
         runs[name] = train(X, y, batch_size, lr, num_epochs, generator)
-    losses = {name: full_losses(history, X, y) for name, history in runs.items()}
-    print(f"{'':<11} {'B':>4} {'steps/epoch':>12} {'steps':>6} {'final loss':>11}")
+    losses = {
+        name: full_losses(history, X, y) for name, history in runs.items()
+    }
+    print(
+        f"{'':<11} {'B':>4} {'steps/epoch':>12} {'steps':>6} {'final loss':>11}"
+    )
     for name, history in runs.items():
         print(
             f"{name:<11} {batch_sizes[name]:>4} {history.steps_per_epoch:>12} "
@@ -140,10 +163,20 @@ def main() -> None:
     # --8<-- [start:every-parameter]
     sgd = runs["stochastic"]
     for step in range(3):
-        print(f"after SGD step {step + 1}: w = {sgd.w[step]:+.4f}, b = {sgd.b[step]:+.4f}")
-    w_moves = sum(after != before for before, after in zip(sgd.w, sgd.w[1:], strict=False))
-    b_moves = sum(after != before for before, after in zip(sgd.b, sgd.b[1:], strict=False))
-    print(f"of {len(sgd.w) - 1} later steps, w changed on {w_moves} and b on {b_moves}")
+        print(
+            f"after SGD step {step + 1}: "
+            f"w = {sgd.w[step]:+.4f}, b = {sgd.b[step]:+.4f}"
+        )
+    w_moves = sum(
+        after != before for before, after in zip(sgd.w, sgd.w[1:], strict=False)
+    )
+    b_moves = sum(
+        after != before for before, after in zip(sgd.b, sgd.b[1:], strict=False)
+    )
+    print(
+        f"of {len(sgd.w) - 1} later steps, "
+        f"w changed on {w_moves} and b on {b_moves}"
+    )
     # --8<-- [end:every-parameter]
 
     # --8<-- [start:plot-curves]
@@ -151,8 +184,12 @@ def main() -> None:
     for name, history in runs.items():
         steps = torch.arange(1, len(history.w) + 1)
         ax_step.plot(steps, losses[name], label=name, lw=1)
-        epoch_ends = losses[name][history.steps_per_epoch - 1 :: history.steps_per_epoch]
-        ax_epoch.plot(torch.arange(1, num_epochs + 1), epoch_ends, marker=".", label=name)
+        epoch_ends = losses[name][
+            history.steps_per_epoch - 1 :: history.steps_per_epoch
+        ]
+        ax_epoch.plot(
+            torch.arange(1, num_epochs + 1), epoch_ends, marker=".", label=name
+        )
     ax_step.set_xscale("log")
     ax_step.set_title("Loss per update")
     ax_step.set_xlabel("step (log scale)")
@@ -164,10 +201,10 @@ def main() -> None:
         ax.legend()
     fig.tight_layout()
     fig.set_label(
-        "Left: loss against the number of updates; the three curves fall at a similar rate "
-        "per update, the stochastic one jittering. Right: loss at the end of each epoch; "
-        "stochastic and mini-batch reach the floor within the first epochs, "
-        "full batch takes many more."
+        "Left: loss against the number of updates; the three curves fall at "
+        "a similar rate per update, the stochastic one jittering. Right: loss "
+        "at the end of each epoch; stochastic and mini-batch reach the floor "
+        "within the first epochs, full batch takes many more."
     )
     plt.show()
     # --8<-- [end:plot-curves]
@@ -183,8 +220,9 @@ def main() -> None:
     ax.set_ylabel("loss on all points (log scale)")
     ax.legend()
     fig.set_label(
-        "Loss against measured wall-clock time for the three runs, both axes logarithmic; "
-        "the exact positions of the curves depend on the machine that built this page."
+        "Loss against measured wall-clock time for the three runs, both axes "
+        "logarithmic; the exact positions of the curves depend on the machine "
+        "that built this page."
     )
     plt.show()
     # --8<-- [end:plot-time]
@@ -194,13 +232,25 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for sgd_lr in (0.1, 0.01):
         generator = torch.Generator().manual_seed(0)
-        history = train(X, y, batch_size=1, lr=sgd_lr, num_epochs=num_epochs, generator=generator)
+        history = train(
+            X,
+            y,
+            batch_size=1,
+            lr=sgd_lr,
+            num_epochs=num_epochs,
+            generator=generator,
+        )
         last_epochs = full_losses(history, X, y)[-300:]  # the last three epochs
         excess = last_epochs - floor
-        ax.plot(torch.arange(len(history.w) - 300, len(history.w)), excess, label=f"lr = {sgd_lr}")
+        ax.plot(
+            torch.arange(len(history.w) - 300, len(history.w)),
+            excess,
+            label=f"lr = {sgd_lr}",
+        )
         print(
-            f"SGD, lr = {sgd_lr}: last 3 epochs, loss above the best by {excess.mean().item():.4f} "
-            f"on average, {excess.max().item():.4f} at worst"
+            f"SGD, lr = {sgd_lr}: last 3 epochs, "
+            f"loss above the best by {excess.mean().item():.4f} on average, "
+            f"{excess.max().item():.4f} at worst"
         )
     ax.set_yscale("log")
     ax.set_title("SGD never settles: its last three epochs")
@@ -208,8 +258,9 @@ def main() -> None:
     ax.set_ylabel("loss minus best possible loss (log scale)")
     ax.legend()
     fig.set_label(
-        "The excess loss of SGD over its last three epochs for two learning rates: both keep "
-        "jumping up and down, and the smaller rate jumps around a level far closer to the best."
+        "The excess loss of SGD over its last three epochs for two learning "
+        "rates: both keep jumping up and down, and the smaller rate jumps "
+        "around a level far closer to the best."
     )
     plt.show()
     # --8<-- [end:noise]

@@ -1,4 +1,5 @@
-"""Solutions to the exercises of lesson 1.3, Batch vs. Stochastic Gradient Descent."""
+"""Solutions to the exercises of lesson 1.3, Batch vs. Stochastic Gradient
+Descent."""
 
 import torch
 
@@ -17,14 +18,21 @@ from helpers import get_device, seed_everything
 
 # --8<-- [start:ex2]
 def batch_gradients(
-    X: torch.Tensor, y: torch.Tensor, batch_size: int, num_batches: int, generator: torch.Generator
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    num_batches: int,
+    generator: torch.Generator,
 ) -> torch.Tensor:
-    """dL/dw at w = 0, b = 0 on num_batches random batches of batch_size examples each."""
+    """dL/dw at w = 0, b = 0 on num_batches random batches of batch_size
+    examples each."""
     w = torch.zeros((), device=X.device, requires_grad=True)
     b = torch.zeros((), device=X.device, requires_grad=True)
     grads: list[float] = []
     for _ in range(num_batches):
-        batch = torch.randperm(len(X), generator=generator)[:batch_size].to(X.device)
+        batch = torch.randperm(len(X), generator=generator)[:batch_size].to(
+            X.device
+        )
         w.grad = None  # zero the gradients
         y_hat = w * X[batch] + b  # forward
         loss = mse(y_hat, y[batch])  # loss
@@ -46,7 +54,7 @@ def train_sgd_decaying(
     num_epochs: int,
     generator: torch.Generator,
 ) -> History:
-    """SGD (batch size 1) whose learning rate at step t is lr / (1 + t / decay)."""
+    """SGD (batch size 1) with learning rate lr / (1 + t / decay) at step t."""
     w = torch.zeros((), device=X.device, requires_grad=True)
     b = torch.zeros((), device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=lr)
@@ -54,7 +62,8 @@ def train_sgd_decaying(
     for _ in range(num_epochs):
         for batch in make_batches(len(X), 1, generator):
             for group in optimizer.param_groups:
-                group["lr"] = lr / (1 + len(history.w) / decay)  # the rate for this step
+                # the rate for this step
+                group["lr"] = lr / (1 + len(history.w) / decay)
             optimizer.zero_grad()  # zero the gradients
             y_hat = w * X[batch.to(X.device)] + b  # forward
             loss = mse(y_hat, y[batch.to(X.device)])  # loss
@@ -69,54 +78,71 @@ def train_sgd_decaying(
 
 
 def main() -> None:
-    # The lesson's data (on the lesson page, X, y, lr and num_epochs already exist).
+    # The lesson's data (the lesson page already has X, y, lr and num_epochs).
     seed_everything(0)
     X, y = make_data(num_points=100, device=get_device())
     lr, num_epochs = 0.1, 30
 
     # --8<-- [start:ex1-run]
     generator = torch.Generator().manual_seed(0)
-    sizes = [len(batch) for batch in make_batches(len(X), batch_size=32, generator=generator)]
+    sizes = [
+        len(batch)
+        for batch in make_batches(len(X), batch_size=32, generator=generator)
+    ]
     print(f"N = {len(X)}, B = 32: batch sizes in one epoch {sizes}")
     generator = torch.Generator().manual_seed(0)
-    history = train(X, y, batch_size=32, lr=lr, num_epochs=num_epochs, generator=generator)
+    history = train(
+        X, y, batch_size=32, lr=lr, num_epochs=num_epochs, generator=generator
+    )
     print(
-        f"{history.steps_per_epoch} steps per epoch, {len(history.w)} steps in {num_epochs} epochs"
+        f"{history.steps_per_epoch} steps per epoch, "
+        f"{len(history.w)} steps in {num_epochs} epochs"
     )
     w_moves = sum(
-        after != before for before, after in zip([0.0, *history.w], history.w, strict=False)
+        after != before
+        for before, after in zip([0.0, *history.w], history.w, strict=False)
     )
     b_moves = sum(
-        after != before for before, after in zip([0.0, *history.b], history.b, strict=False)
+        after != before
+        for before, after in zip([0.0, *history.b], history.b, strict=False)
     )
     print(f"w changed on {w_moves} of {len(history.w)} steps, b on {b_moves}")
     # --8<-- [end:ex1-run]
 
     # --8<-- [start:ex2-run]
     w_full = torch.zeros((), requires_grad=True, device=X.device)
-    mse(w_full * X + 0.0, y).backward()  # the full-batch gradient at w = 0, b = 0
+    # the full-batch gradient at w = 0, b = 0
+    mse(w_full * X + 0.0, y).backward()
     assert w_full.grad is not None
     print(f"full batch: dL/dw = {w_full.grad.item():+.3f}")
     generator = torch.Generator().manual_seed(0)
     for batch_size in (1, 4, 16, 64):
-        grads = batch_gradients(X, y, batch_size, num_batches=2000, generator=generator)
+        grads = batch_gradients(
+            X, y, batch_size, num_batches=2000, generator=generator
+        )
         mean, spread = grads.mean().item(), grads.std().item()
-        print(f"B = {batch_size:>2}: mean {mean:+.3f}, spread (std) {spread:.3f}")
+        print(
+            f"B = {batch_size:>2}: mean {mean:+.3f}, spread (std) {spread:.3f}"
+        )
     # --8<-- [end:ex2-run]
 
     # --8<-- [start:ex3-run]
     floor = best_loss(X, y)
     generator = torch.Generator().manual_seed(0)
-    constant = train(X, y, batch_size=1, lr=lr, num_epochs=num_epochs, generator=generator)
+    constant = train(
+        X, y, batch_size=1, lr=lr, num_epochs=num_epochs, generator=generator
+    )
     generator = torch.Generator().manual_seed(0)
     decaying = train_sgd_decaying(
         X, y, lr=lr, decay=100, num_epochs=num_epochs, generator=generator
     )
     for name, history in (("constant", constant), ("decaying", decaying)):
-        excess = full_losses(history, X, y)[-300:] - floor  # the last three epochs
+        # the last three epochs
+        excess = full_losses(history, X, y)[-300:] - floor
         print(
-            f"{name} lr: last 3 epochs, loss above the best by {excess.mean().item():.4f} "
-            f"on average, {excess.max().item():.4f} at worst"
+            f"{name} lr: last 3 epochs, "
+            f"loss above the best by {excess.mean().item():.4f} on average, "
+            f"{excess.max().item():.4f} at worst"
         )
     # --8<-- [end:ex3-run]
 

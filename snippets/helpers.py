@@ -1,4 +1,4 @@
-"""The course's two shared helpers: pick a device, and seed every random generator."""
+"""The course's two shared helpers: pick a device, seed every generator."""
 
 # --8<-- [start:helpers]
 import random
@@ -7,7 +7,8 @@ import torch
 
 
 def get_device() -> torch.device:
-    """Return the fastest device here: an NVIDIA GPU, then an Apple GPU, then the CPU."""
+    """Return the fastest device here: an NVIDIA GPU, then an Apple GPU, then
+    the CPU."""
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -16,7 +17,7 @@ def get_device() -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Make every random draw repeatable: Python's and PyTorch's, on every device."""
+    """Make every random draw repeatable: Python's and PyTorch's, any device."""
     random.seed(seed)
     torch.manual_seed(seed)  # seeds the CPU, CUDA and MPS generators alike
 

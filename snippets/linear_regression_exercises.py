@@ -1,4 +1,5 @@
-"""Solutions to the exercises of lesson 1.2, The Simplest Case: Linear Regression."""
+"""Solutions to the exercises of lesson 1.2, The Simplest Case: Linear
+Regression."""
 
 import matplotlib.pyplot as plt
 import torch
@@ -9,8 +10,10 @@ from linear_regression import closed_form, make_data, mse, train_by_hand
 
 
 # --8<-- [start:ex1]
-def gradient_no_bias(X: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
-    """dL/dw for the model y_hat = w * x (a line through the origin) and the MSE loss."""
+def gradient_no_bias(
+    X: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor
+) -> torch.Tensor:
+    """dL/dw of the MSE for y_hat = w * x (a line through the origin)."""
     return 2 * ((y_hat - y) * X).mean()
 
 
@@ -36,7 +39,8 @@ def train_no_bias(
 def compare_learning_rates(
     X: torch.Tensor, y: torch.Tensor, lrs: tuple[float, ...], num_steps: int
 ) -> dict[float, list[float]]:
-    """Train once per learning rate, from the same start; return each run's losses."""
+    """Train once per learning rate, from the same start; return each run's
+    losses."""
     return {lr: train_by_hand(X, y, lr, num_steps)[2] for lr in lrs}
 
 
@@ -44,8 +48,11 @@ def compare_learning_rates(
 
 
 # --8<-- [start:ex3]
-def make_wide_data(num_points: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The same line y = 2x + 1 plus noise, but with x spread over [0, 10) instead of [-2, 2)."""
+def make_wide_data(
+    num_points: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same line y = 2x + 1 plus noise, but with x spread over [0, 10)
+    instead of [-2, 2)."""
     X = torch.rand(num_points, 1) * 10  # (N, 1)
     y = 2 * X + 1 + 0.5 * torch.randn(num_points, 1)  # (N, 1)
     return X.to(device), y.to(device)
@@ -54,7 +61,7 @@ def make_wide_data(num_points: int, device: torch.device) -> tuple[torch.Tensor,
 def fit_standardized(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
 ) -> tuple[float, float]:
-    """Fit on x' = (x - mean) / std, then translate the line back to the original x."""
+    """Fit on x' = (x - mean) / std, then translate the line back to x."""
     mean, std = X.mean(), X.std()
     X_scaled = (X - mean) / std  # mean 0, standard deviation 1
     w_scaled, b_scaled, _ = train_by_hand(X_scaled, y, lr, num_steps)
@@ -71,22 +78,27 @@ def fit_standardized(
 def gradients_mae(
     X: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """dL/dw and dL/db for L = mean |y_hat - y|, using d|e|/de = sign(e) (0 when e = 0)."""
+    """dL/dw and dL/db for L = mean |y_hat - y|, using d|e|/de = sign(e) (0 when
+    e = 0)."""
     sign = torch.sign(y_hat - y)  # (N, 1): +1, -1 or 0
     grad_w = (sign * X).mean()
     grad_b = sign.mean()
     return grad_w, grad_b
 
 
-def check_gradients_mae(X: torch.Tensor, y: torch.Tensor, w_value: float, b_value: float) -> float:
-    """Largest absolute difference between the MAE gradients by hand and by autograd."""
+def check_gradients_mae(
+    X: torch.Tensor, y: torch.Tensor, w_value: float, b_value: float
+) -> float:
+    """Largest absolute difference between the MAE gradients by hand and by
+    autograd."""
     X, y = X.cpu().double(), y.cpu().double()
     w = torch.tensor(w_value, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(b_value, dtype=torch.float64, requires_grad=True)
     y_hat = w * X + b
     loss = (y_hat - y).abs().mean()
     loss.backward()
-    assert w.grad is not None  # .grad is optional; tell the type checker it is set
+    # .grad is optional; tell the type checker it is set
+    assert w.grad is not None
     assert b.grad is not None
     grad_w, grad_b = gradients_mae(X, y, y_hat.detach())
     return max((grad_w - w.grad).abs().item(), (grad_b - b.grad).abs().item())
@@ -95,12 +107,14 @@ def check_gradients_mae(X: torch.Tensor, y: torch.Tensor, w_value: float, b_valu
 def train_mae(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Full-batch gradient descent on the mean absolute error, with hand-derived gradients."""
+    """Full-batch gradient descent on the mean absolute error, with
+    hand-derived gradients."""
     w = torch.zeros((), device=X.device)
     b = torch.zeros((), device=X.device)
     for _ in range(num_steps):
         y_hat = w * X + b  # forward
-        grad_w, grad_b = gradients_mae(X, y, y_hat)  # backward, by hand (loss not needed)
+        # backward, by hand (loss not needed)
+        grad_w, grad_b = gradients_mae(X, y, y_hat)
         w = w - lr * grad_w  # step
         b = b - lr * grad_b
     return w, b
@@ -122,13 +136,22 @@ def main() -> None:
     mse(y_hat, y64).backward()
     assert w_check.grad is not None
     grad_w = gradient_no_bias(X64, y64, y_hat.detach())
-    print(f"dL/dw at w = 0.5: by hand {grad_w.item():.6f}, by autograd {w_check.grad.item():.6f}")
+    print(
+        f"dL/dw at w = 0.5: by hand {grad_w.item():.6f}, "
+        f"by autograd {w_check.grad.item():.6f}"
+    )
 
     w_origin, losses_origin = train_no_bias(X, y, lr=0.1, num_steps=100)
     w_formula = ((X * y).sum() / (X**2).sum()).item()  # where dL/dw = 0
     _, _, losses_with_b = train_by_hand(X, y, lr=0.1, num_steps=100)
-    print(f"gradient descent: w = {w_origin.item():.4f}, formula: w = {w_formula:.4f}")
-    print(f"final loss without b: {losses_origin[-1]:.4f}, with b: {losses_with_b[-1]:.4f}")
+    print(
+        f"gradient descent: w = {w_origin.item():.4f}, "
+        f"formula: w = {w_formula:.4f}"
+    )
+    print(
+        f"final loss without b: {losses_origin[-1]:.4f}, "
+        f"with b: {losses_with_b[-1]:.4f}"
+    )
     # --8<-- [end:ex1-run]
 
     # --8<-- [start:ex2-run]
@@ -145,8 +168,9 @@ def main() -> None:
     ax.set_ylabel("MSE loss (log scale)")
     ax.legend()
     fig.set_label(
-        "Loss curves on a log scale: the smallest learning rate descends slowly, the middle two "
-        "reach the floor within about fifteen steps, and the largest climbs steadily, diverging."
+        "Loss curves on a log scale: the smallest learning rate descends "
+        "slowly, the middle two reach the floor within about fifteen steps, "
+        "and the largest climbs steadily, diverging."
     )
     plt.show()
     # --8<-- [end:ex2-run]

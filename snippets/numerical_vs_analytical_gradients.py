@@ -1,4 +1,5 @@
-"""Lesson 1.5: check a hand-derived gradient with finite differences, autograd and gradcheck."""
+"""Lesson 1.5: check a hand-derived gradient with finite differences,
+autograd and gradcheck."""
 
 # --8<-- [start:imports]
 import math
@@ -13,8 +14,11 @@ from helpers import get_device, seed_everything
 
 
 # --8<-- [start:make-data]
-def make_data(num_points: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points around the line y = 2x + 1 with Gaussian noise (std 0.5), as in lesson 1.2."""
+def make_data(
+    num_points: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points around the line y = 2x + 1 with Gaussian noise (std 0.5), as in
+    lesson 1.2."""
     X = torch.rand(num_points, 1) * 4 - 2  # (N, 1), uniform on [-2, 2)
     y = 2 * X + 1 + 0.5 * torch.randn(num_points, 1)  # (N, 1)
     return X.to(device), y.to(device)
@@ -32,15 +36,19 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def gradients_by_hand(
     X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor
 ) -> torch.Tensor:
-    """The MSE gradient [dL/dw, dL/db] for the line y_hat = w x + b, by lesson 1.2's formulas."""
+    """The MSE gradient [dL/dw, dL/db] for the line y_hat = w x + b, by lesson
+    1.2's formulas."""
     error = w * X + b - y  # (N, 1): e_i = y_hat_i - y_i
     grad_w = 2 * (error * X).mean()  # (2/N) * sum of e_i * x_i
     grad_b = 2 * error.mean()  # (2/N) * sum of e_i
     return torch.stack([grad_w, grad_b])  # (2,)
 
 
-def make_loss(X: torch.Tensor, y: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The loss as a function of one parameter tensor theta = [w, b], as finite differences need."""
+def make_loss(
+    X: torch.Tensor, y: torch.Tensor
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The loss as a function of one parameter tensor theta = [w, b], as finite
+    differences need."""
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
         w, b = theta[0], theta[1]
@@ -54,19 +62,26 @@ def make_loss(X: torch.Tensor, y: torch.Tensor) -> Callable[[torch.Tensor], torc
 
 # --8<-- [start:finite-differences]
 def numerical_gradient(
-    f: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, h: float, central: bool
+    f: Callable[[torch.Tensor], torch.Tensor],
+    theta: torch.Tensor,
+    h: float,
+    central: bool,
 ) -> torch.Tensor:
-    """Estimate the gradient of the scalar function f at theta, one entry at a time.
+    """Estimate the gradient of the scalar f at theta, one entry at a time.
 
     Forward difference:  (f(theta + h e_i) - f(theta)) / h
     Central difference:  (f(theta + h e_i) - f(theta - h e_i)) / (2h)
-    Everything happens in theta's dtype, so the same code shows float32 and float64 rounding.
+    Everything happens in theta's dtype, so the same code shows float32 and
+    float64 rounding.
     """
-    theta = theta.detach().clone()  # our own copy, so the caller's tensor is never touched
-    flat = theta.view(-1)  # a flat view: flat[i] is entry i of theta, whatever its shape
+    # our own copy, so the caller's tensor is never touched
+    theta = theta.detach().clone()
+    # a flat view: flat[i] is entry i of theta, whatever its shape
+    flat = theta.view(-1)
     grad = torch.zeros_like(flat)
     with torch.no_grad():
-        f_at_theta = None if central else f(theta)  # forward differences reuse f(theta)
+        # forward differences reuse f(theta)
+        f_at_theta = None if central else f(theta)
         for i in range(flat.numel()):
             original = flat[i].clone()
             flat[i] = original + h
@@ -77,7 +92,8 @@ def numerical_gradient(
             else:
                 assert f_at_theta is not None
                 grad[i] = (f_plus - f_at_theta) / h
-            flat[i] = original  # put the entry back before moving to the next one
+            # put the entry back before moving to the next one
+            flat[i] = original
     return grad.view_as(theta)
 
 
@@ -91,7 +107,8 @@ def gradient_by_autograd(
     """The gradient of f at theta, computed by PyTorch's autograd."""
     theta = theta.detach().clone().requires_grad_(True)
     f(theta).backward()
-    assert theta.grad is not None  # .grad is optional; tell the type checker it is set
+    # .grad is optional; tell the type checker it is set
+    assert theta.grad is not None
     return theta.grad
 
 
@@ -106,25 +123,36 @@ def step_size_sweep(
     hs: list[float],
     dtype: torch.dtype,
 ) -> tuple[list[float], list[float]]:
-    """Relative error of the forward and central differences of f at x, for every step h in hs."""
+    """Relative error of the forward and central differences of f at x, for
+    every step h in hs."""
     point = torch.tensor([x], dtype=dtype)
     forward: list[float] = []
     central: list[float] = []
     for h in hs:
         for errors, is_central in ((forward, False), (central, True)):
             estimate = numerical_gradient(f, point, h, is_central).item()
-            # an error of exactly 0 (a lucky rounding) cannot be drawn on a log axis
+            # an error of exactly 0 (lucky rounding) cannot go on a log axis
             errors.append(max(abs(estimate - exact) / abs(exact), 1e-17))
     return forward, central
 
 
-def loglog_slope(hs: list[float], errors: list[float], h_min: float, h_max: float) -> float:
-    """The slope of log(error) against log(h), fitted by least squares for h_min <= h <= h_max."""
-    pairs = [(math.log10(h), math.log10(e)) for h, e in zip(hs, errors, strict=True)]
-    points = torch.tensor([p for p, h in zip(pairs, hs, strict=True) if h_min <= h <= h_max])
+def loglog_slope(
+    hs: list[float], errors: list[float], h_min: float, h_max: float
+) -> float:
+    """The slope of log(error) against log(h), fitted by least squares for
+    h_min <= h <= h_max."""
+    pairs = [
+        (math.log10(h), math.log10(e)) for h, e in zip(hs, errors, strict=True)
+    ]
+    points = torch.tensor(
+        [p for p, h in zip(pairs, hs, strict=True) if h_min <= h <= h_max]
+    )
     log_h, log_e = points[:, 0], points[:, 1]
     log_h_centered = log_h - log_h.mean()
-    return ((log_h_centered * (log_e - log_e.mean())).sum() / (log_h_centered**2).sum()).item()
+    return (
+        (log_h_centered * (log_e - log_e.mean())).sum()
+        / (log_h_centered**2).sum()
+    ).item()
 
 
 # --8<-- [end:sweep-def]
@@ -138,15 +166,19 @@ def gradient_check(
     h: float = 1e-6,
     dtype: torch.dtype = torch.float64,
 ) -> float:
-    """Compare a claimed gradient of the scalar function f at theta with central differences.
+    """Compare a claimed gradient of the scalar f at theta with central
+    differences.
 
-    Returns the largest relative error |grad - numerical| / (|grad| + |numerical|) over the
-    entries of theta: tiny (1e-8 or less) for a correct gradient in float64, large for a bug.
+    Returns the largest relative error |grad - numerical| / (|grad| +
+    |numerical|) over the entries of theta: tiny (1e-8 or less) for a correct
+    gradient in float64, large for a bug.
     """
-    theta = theta.detach().to(device="cpu", dtype=dtype)  # MPS has no float64: check on the CPU
+    # MPS has no float64: check on the CPU
+    theta = theta.detach().to(device="cpu", dtype=dtype)
     grad = grad.detach().to(device="cpu", dtype=dtype)
     numerical = numerical_gradient(f, theta, h, central=True)
-    scale = (grad.abs() + numerical.abs()).clamp_min(1e-12)  # no 0 / 0 where both are zero
+    # no 0 / 0 where both are zero
+    scale = (grad.abs() + numerical.abs()).clamp_min(1e-12)
     return ((grad - numerical).abs() / scale).max().item()
 
 
@@ -171,10 +203,13 @@ class CountCalls:
 
 # --8<-- [start:wrong-function]
 class SquareWithWrongBackward(torch.autograd.Function):
-    """x ** 2 with a deliberately wrong backward: it forgets the factor 2 of d(x^2)/dx = 2x."""
+    """x ** 2 with a deliberately wrong backward: it forgets the factor 2 of
+    d(x^2)/dx = 2x."""
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor
+    ) -> torch.Tensor:
         ctx.save_for_backward(x)
         return x**2
 
@@ -198,8 +233,12 @@ def main() -> None:
     # The checks run in float64 on the CPU (Apple GPUs have no float64).
     X64, y64 = X.cpu().double(), y.cpu().double()
     loss = make_loss(X64, y64)
-    theta = torch.tensor([0.5, -0.3], dtype=torch.float64)  # an arbitrary point [w, b]
-    print(f"N = {X.shape[0]} points, loss at w = 0.5, b = -0.3: {loss(theta).item():.4f}")
+    # an arbitrary point [w, b]
+    theta = torch.tensor([0.5, -0.3], dtype=torch.float64)
+    print(
+        f"N = {X.shape[0]} points, loss at w = 0.5, "
+        f"b = -0.3: {loss(theta).item():.4f}"
+    )
     # --8<-- [end:data]
 
     # --8<-- [start:three-gradients]
@@ -213,10 +252,22 @@ def main() -> None:
         ("central, h=1e-6", central),
         ("autograd", by_autograd),
     ]:
-        print(f"{name:<16} dL/dw = {grad[0].item():.12f}   dL/db = {grad[1].item():.12f}")
-    print(f"max |forward - by hand|:  {(forward - by_hand).abs().max().item():.1e}")
-    print(f"max |central - by hand|:  {(central - by_hand).abs().max().item():.1e}")
-    print(f"max |autograd - by hand|: {(by_autograd - by_hand).abs().max().item():.1e}")
+        print(
+            f"{name:<16} dL/dw = {grad[0].item():.12f}   "
+            f"dL/db = {grad[1].item():.12f}"
+        )
+    print(
+        "max |forward - by hand|:  "
+        f"{(forward - by_hand).abs().max().item():.1e}"
+    )
+    print(
+        "max |central - by hand|:  "
+        f"{(central - by_hand).abs().max().item():.1e}"
+    )
+    print(
+        "max |autograd - by hand|: "
+        f"{(by_autograd - by_hand).abs().max().item():.1e}"
+    )
     # --8<-- [end:three-gradients]
 
     # --8<-- [start:epsilon]
@@ -226,43 +277,69 @@ def main() -> None:
         print(f"{dtype}: eps = {eps:.3e}, 2^-{-math.log2(eps):.0f}")
         print(f"  1 + eps   == 1? {(one + eps == one).item()}")
         print(f"  1 + eps/4 == 1? {(one + eps / 4 == one).item()}")
-        print(f"  sqrt(eps) = {eps**0.5:.1e},  eps^(1/3) = {eps ** (1 / 3):.1e}")
+        print(
+            f"  sqrt(eps) = {eps**0.5:.1e},  eps^(1/3) = {eps ** (1 / 3):.1e}"
+        )
     # --8<-- [end:epsilon]
 
     # --8<-- [start:sweep]
-    hs = [10 ** (-k / 4) for k in range(48, -1, -1)]  # 1e-12 ... 1e0, four steps per decade
+    # 1e-12 ... 1e0, four steps per decade
+    hs = [10 ** (-k / 4) for k in range(48, -1, -1)]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, dtype in zip(axes, (torch.float32, torch.float64), strict=True):
         eps = torch.finfo(dtype).eps
-        forward_errors, central_errors = step_size_sweep(torch.exp, 1.0, math.e, hs, dtype)
-        ax.loglog(hs, forward_errors, "o-", markersize=3, label="forward difference")
-        ax.loglog(hs, central_errors, "s-", markersize=3, label="central difference")
-        ax.loglog(hs, [h / 2 for h in hs], "k:", label="truncation $h/2$ and $h^2/6$")
+        forward_errors, central_errors = step_size_sweep(
+            torch.exp, 1.0, math.e, hs, dtype
+        )
+        ax.loglog(
+            hs, forward_errors, "o-", markersize=3, label="forward difference"
+        )
+        ax.loglog(
+            hs, central_errors, "s-", markersize=3, label="central difference"
+        )
+        ax.loglog(
+            hs, [h / 2 for h in hs], "k:", label="truncation $h/2$ and $h^2/6$"
+        )
         ax.loglog(hs, [h**2 / 6 for h in hs], "k:")
-        ax.loglog(hs, [eps / h for h in hs], "k--", label="round-off $\\varepsilon/h$")
+        ax.loglog(
+            hs, [eps / h for h in hs], "k--", label="round-off $\\varepsilon/h$"
+        )
         ax.axvline(eps**0.5, color="C0", alpha=0.4)  # predicted best h, forward
-        ax.axvline(eps ** (1 / 3), color="C1", alpha=0.4)  # predicted best h, central
+        # predicted best h, central
+        ax.axvline(eps ** (1 / 3), color="C1", alpha=0.4)
         ax.set_ylim(1e-17, 1e2)
-        ax.set_title(f"d/dx exp(x) at x = 1, {str(dtype).removeprefix('torch.')}")
+        ax.set_title(
+            f"d/dx exp(x) at x = 1, {str(dtype).removeprefix('torch.')}"
+        )
         ax.set_xlabel("step size h")
         best_forward = hs[forward_errors.index(min(forward_errors))]
         best_central = hs[central_errors.index(min(central_errors))]
         print(f"{dtype}:")
-        print(f"  forward: best h {best_forward:.0e}, error there {min(forward_errors):.0e}")
-        print(f"  central: best h {best_central:.0e}, error there {min(central_errors):.0e}")
+        print(
+            f"  forward: best h {best_forward:.0e}, "
+            f"error there {min(forward_errors):.0e}"
+        )
+        print(
+            f"  central: best h {best_central:.0e}, "
+            f"error there {min(central_errors):.0e}"
+        )
     # the straight right-hand part of the float64 curves: truncation error alone
     slope_forward = loglog_slope(hs, forward_errors, 1e-3, 1e-1)
     slope_central = loglog_slope(hs, central_errors, 1e-3, 1e-1)
-    print(f"float64 slopes for h in [1e-3, 1e-1]: forward {slope_forward:.2f}, ", end="")
+    print(
+        f"float64 slopes for h in [1e-3, 1e-1]: forward {slope_forward:.2f}, ",
+        end="",
+    )
     print(f"central {slope_central:.2f}")
     axes[0].set_ylabel("relative error of the derivative")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.set_label(
-        "Two log-log panels, float32 and float64, of the error of forward and central "
-        "differences against the step size h. Each curve is V-shaped: to the right the error "
-        "falls with h along "
-        "a straight line, steeper for central; to the left rounding noise makes it rise again "
-        "along eps over h. The bottom of each V sits further left and much lower in float64."
+        "Two log-log panels, float32 and float64, of the error of forward and "
+        "central differences against the step size h. Each curve is V-shaped: "
+        "to the right the error falls with h along a straight line, steeper "
+        "for central; to the left rounding noise makes it rise again along "
+        "eps over h. The bottom of each V sits further left and much lower in "
+        "float64."
     )
     plt.show()
     # --8<-- [end:sweep]
@@ -281,13 +358,16 @@ def main() -> None:
     A = torch.randn(5, 3, dtype=torch.float64)
 
     def g(W: torch.Tensor) -> torch.Tensor:
-        """Any scalar function of a tensor will do: here of a (3, 4) matrix W."""
+        """Any scalar function of a tensor will do: here, of a (3, 4) W."""
         return torch.tanh(A @ W).pow(2).sum()
 
     W = torch.randn(3, 4, dtype=torch.float64)
     g_counted = CountCalls(g)
     error = gradient_check(g_counted, W, gradient_by_autograd(g, W))
-    print(f"W has {W.numel()} entries; the check evaluated g {g_counted.calls} times")
+    print(
+        f"W has {W.numel()} entries; "
+        f"the check evaluated g {g_counted.calls} times"
+    )
     print(f"max relative error, autograd vs central differences: {error:.1e}")
     # --8<-- [end:check-any]
 
@@ -298,10 +378,15 @@ def main() -> None:
     def line_loss(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return mse(w * X64 + b, y64)
 
-    print(f"gradcheck on the MSE of the line: {torch.autograd.gradcheck(line_loss, (w, b))}")
+    print(
+        "gradcheck on the MSE of the line: "
+        f"{torch.autograd.gradcheck(line_loss, (w, b))}"
+    )
 
     x = torch.randn(5, dtype=torch.float64, requires_grad=True)
-    passed = torch.autograd.gradcheck(SquareWithWrongBackward.apply, (x,), raise_exception=False)
+    passed = torch.autograd.gradcheck(
+        SquareWithWrongBackward.apply, (x,), raise_exception=False
+    )
     print(f"gradcheck on SquareWithWrongBackward: {passed}")
     # --8<-- [end:gradcheck]
 

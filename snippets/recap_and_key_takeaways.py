@@ -1,7 +1,8 @@
-"""Lesson 1.6: the module review's numeric answers, computed rather than claimed.
+"""Lesson 1.6: the module review's numeric answers, computed, not claimed.
 
-Everything runs in float64 on the CPU, on a dataset of two points, so that the code's numbers
-are the ones you get with pencil and paper (and Apple GPUs have no float64).
+Everything runs in float64 on the CPU, on a dataset of two points, so that the
+code's numbers are the ones you get with pencil and paper (and Apple GPUs have
+no float64).
 """
 
 # --8<-- [start:imports]
@@ -36,7 +37,7 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def gradients_by_hand(
     X: torch.Tensor, y: torch.Tensor, y_hat: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The partial derivatives of the MSE with respect to w and b, as derived in lesson 1.2."""
+    """The partial derivatives of the MSE in w and b, derived in lesson 1.2."""
     error = y_hat - y  # (N,): e_i = y_hat_i - y_i
     grad_w = 2 * (error * X).mean()  # (2/N) * sum of e_i * x_i
     grad_b = 2 * error.mean()  # (2/N) * sum of e_i
@@ -48,8 +49,11 @@ def gradients_by_hand(
 
 # --8<-- [start:updates-def]
 def batch_sizes(num_examples: int, batch_size: int) -> list[int]:
-    """The size of every batch in one epoch; the last batch keeps whatever is left over."""
-    return [min(batch_size, num_examples - start) for start in range(0, num_examples, batch_size)]
+    """The size of every batch in one epoch; the last one keeps what is left."""
+    return [
+        min(batch_size, num_examples - start)
+        for start in range(0, num_examples, batch_size)
+    ]
 
 
 # --8<-- [end:updates-def]
@@ -59,17 +63,22 @@ def batch_sizes(num_examples: int, batch_size: int) -> list[int]:
 def mse_hessian(X: torch.Tensor) -> torch.Tensor:
     """The 2x2 Hessian of the MSE of y_hat = w x + b with respect to (w, b).
 
-    It holds the second derivatives: 2 * [[mean(x^2), mean(x)], [mean(x), 1]]. It depends
-    on the inputs only, not on y, w or b, because the loss is quadratic in (w, b).
+    It holds the second derivatives: 2 * [[mean(x^2), mean(x)], [mean(x), 1]].
+    It depends on the inputs only, not on y, w or b, because the loss is
+    quadratic in (w, b).
     """
     mean_x = X.mean()
     mean_x2 = (X**2).mean()
     one = torch.ones_like(mean_x)
-    return 2 * torch.stack([torch.stack([mean_x2, mean_x]), torch.stack([mean_x, one])])
+    return 2 * torch.stack(
+        [torch.stack([mean_x2, mean_x]), torch.stack([mean_x, one])]
+    )
 
 
-def train_by_hand(X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int) -> list[float]:
-    """Full-batch gradient descent from w = b = 0; returns the loss of every step."""
+def train_by_hand(
+    X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
+) -> list[float]:
+    """Full-batch gradient descent from w = b = 0; return every step's loss."""
     w = torch.zeros((), dtype=X.dtype)
     b = torch.zeros((), dtype=X.dtype)
     losses = []
@@ -88,7 +97,7 @@ def train_by_hand(X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int) -
 
 # --8<-- [start:differences-def]
 class CountingLoss:
-    """The MSE as a function of theta = (w, b), counting how often it is evaluated."""
+    """The MSE as a function of theta = (w, b), counting its evaluations."""
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor) -> None:
         self.X, self.y = X, y
@@ -101,9 +110,12 @@ class CountingLoss:
 
 
 def central_difference(
-    loss_fn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, h: float
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    theta: torch.Tensor,
+    h: float,
 ) -> torch.Tensor:
-    """Estimate every partial derivative as (L(theta + h e_j) - L(theta - h e_j)) / (2h)."""
+    """Estimate every partial derivative as
+    (L(theta + h e_j) - L(theta - h e_j)) / (2h)."""
     grad = torch.zeros_like(theta)
     for j in range(theta.numel()):
         e_j = torch.zeros_like(theta)
@@ -113,9 +125,11 @@ def central_difference(
 
 
 def forward_difference(
-    loss_fn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, h: float
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    theta: torch.Tensor,
+    h: float,
 ) -> torch.Tensor:
-    """Estimate every partial derivative as (L(theta + h e_j) - L(theta)) / h."""
+    """Estimate each partial derivative as (L(theta + h e_j) - L(theta)) / h."""
     grad = torch.zeros_like(theta)
     loss_here = loss_fn(theta)  # shared by all P estimates
     for j in range(theta.numel()):
@@ -137,7 +151,10 @@ def main() -> None:
     grad_w, grad_b = gradients_by_hand(X, y, y_hat)  # backward, by hand
     w, b = w - lr * grad_w.item(), b - lr * grad_b.item()  # step
     print(f"before the step: loss = {loss.item():.4f}")
-    print(f"gradients:       grad_w = {grad_w.item():.4f}, grad_b = {grad_b.item():.4f}")
+    print(
+        f"gradients:       grad_w = {grad_w.item():.4f}, "
+        f"grad_b = {grad_b.item():.4f}"
+    )
     print(f"after the step:  w = {w:.4f}, b = {b:.4f}")
     print(f"new loss:        {mse(w * X + b, y).item():.4f}")
     # --8<-- [end:one-step]
@@ -163,15 +180,25 @@ def main() -> None:
     print(f"ratio lambda_max / lambda_min: {lambda_max / lambda_min:.1f}")
     for lr in (0.28, 0.30):
         losses = train_by_hand(X, y, lr=lr, num_steps=200)
-        print(f"lr = {lr:.2f}: loss {losses[0]:.4f} at the start, {losses[-1]:.3e} after 200 steps")
+        print(
+            f"lr = {lr:.2f}: loss {losses[0]:.4f} at the start, "
+            f"{losses[-1]:.3e} after 200 steps"
+        )
     # --8<-- [end:stability]
 
     # --8<-- [start:count]
     loss_fn = CountingLoss(X, y)
-    theta = torch.zeros(2, dtype=torch.float64)  # (w, b) = (0, 0), where we took the step
+    # (w, b) = (0, 0), where we took the step
+    theta = torch.zeros(2, dtype=torch.float64)
     grad = central_difference(loss_fn, theta, h=1e-3)
-    print(f"central differences: grad_w = {grad[0].item():.4f}, grad_b = {grad[1].item():.4f}")
-    print(f"P = {theta.numel()} parameters took {loss_fn.num_calls} loss evaluations")
+    print(
+        f"central differences: grad_w = {grad[0].item():.4f}, "
+        f"grad_b = {grad[1].item():.4f}"
+    )
+    print(
+        f"P = {theta.numel()} parameters took "
+        f"{loss_fn.num_calls} loss evaluations"
+    )
     # --8<-- [end:count]
 
     # --8<-- [start:orders]
@@ -181,9 +208,13 @@ def main() -> None:
         central_error = (central_difference(loss_fn, theta, h) - exact).abs()
         print(
             f"h = {h:.0e}: forward errors {forward_error[0].item():.1e} (w), "
-            f"{forward_error[1].item():.1e} (b); central at most {central_error.max().item():.1e}"
+            f"{forward_error[1].item():.1e} (b); "
+            f"central at most {central_error.max().item():.1e}"
         )
-    print(f"second derivatives (diagonal of H): {H[0, 0].item():.0f} and {H[1, 1].item():.0f}")
+    print(
+        "second derivatives (diagonal of H): "
+        f"{H[0, 0].item():.0f} and {H[1, 1].item():.0f}"
+    )
     # --8<-- [end:orders]
 
 

@@ -1,4 +1,5 @@
-"""Lesson 1.4: the MSE of linear regression as a surface over (w, b), and gradient descent on it."""
+"""Lesson 1.4: the MSE of linear regression as a surface over (w, b), and
+gradient descent on it."""
 
 # --8<-- [start:imports]
 from typing import Any
@@ -14,13 +15,18 @@ from helpers import get_device, seed_everything
 
 # --8<-- [start:make-data]
 def make_data(
-    num_points: int, device: torch.device, x_low: float = -2.0, x_high: float = 2.0
+    num_points: int,
+    device: torch.device,
+    x_low: float = -2.0,
+    x_high: float = 2.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points around the line y = 2x + 1, noise std 0.5, x uniform on [x_low, x_high)."""
+    """Points around the line y = 2x + 1, noise std 0.5, x uniform on
+    [x_low, x_high)."""
     X = x_low + (x_high - x_low) * torch.rand(num_points, 1)  # (N, 1)
     noise = 0.5 * torch.randn(num_points, 1)  # (N, 1)
     y = 2 * X + 1 + noise  # (N, 1)
-    return X.to(device), y.to(device)  # drawn on the CPU: the same points on every device
+    # drawn on the CPU: the same points on every device
+    return X.to(device), y.to(device)
 
 
 def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -33,13 +39,19 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 # --8<-- [start:loss-grid]
 def loss_grid(
-    X: torch.Tensor, y: torch.Tensor, w_values: torch.Tensor, b_values: torch.Tensor
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w_values: torch.Tensor,
+    b_values: torch.Tensor,
 ) -> torch.Tensor:
-    """The MSE at every grid point (w, b) at once; rows follow b, columns follow w."""
-    W, B = torch.meshgrid(w_values, b_values, indexing="xy")  # each (num_b, num_w)
-    # Broadcasting: (num_b, num_w, 1) * (N,) + (num_b, num_w, 1) -> (num_b, num_w, N)
+    """The MSE at every grid point (w, b) at once; rows follow b, columns w."""
+    # each (num_b, num_w)
+    W, B = torch.meshgrid(w_values, b_values, indexing="xy")
+    # Broadcasting: (num_b, num_w, 1) * (N,) + (num_b, num_w, 1)
+    #   -> (num_b, num_w, N)
     y_hat = W[..., None] * X.flatten() + B[..., None]
-    return ((y_hat - y.flatten()) ** 2).mean(dim=-1)  # (num_b, num_w): average over examples
+    # (num_b, num_w): average over examples
+    return ((y_hat - y.flatten()) ** 2).mean(dim=-1)
 
 
 # --8<-- [end:loss-grid]
@@ -47,30 +59,41 @@ def loss_grid(
 
 # --8<-- [start:hessian]
 def hessian(X: torch.Tensor) -> torch.Tensor:
-    """The Hessian of the MSE in (w, b): 2 * [[mean(x^2), mean(x)], [mean(x), 1]]."""
+    """The Hessian of the MSE in (w, b):
+    2 * [[mean(x^2), mean(x)], [mean(x), 1]]."""
     x = X.flatten()
     mean_x, mean_x2 = x.mean(), (x**2).mean()
     one = torch.ones((), device=X.device)
-    return 2 * torch.stack([torch.stack([mean_x2, mean_x]), torch.stack([mean_x, one])])
+    return 2 * torch.stack(
+        [torch.stack([mean_x2, mean_x]), torch.stack([mean_x, one])]
+    )
 
 
 def minimum(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The bottom of the bowl [w*, b*], where the gradient H [w, b] - 2 [mean(xy), mean(y)] is 0."""
+    """The bottom of the bowl [w*, b*], where the gradient
+    H [w, b] - 2 [mean(xy), mean(y)] is 0."""
     g = 2 * torch.stack([(X * y).mean(), y.mean()])  # (2,)
-    theta_star: torch.Tensor = torch.linalg.solve(hessian(X), g)  # solve H theta = g
+    # solve H theta = g
+    theta_star: torch.Tensor = torch.linalg.solve(hessian(X), g)
     return theta_star
 
 
 def quadratic_loss(
-    X: torch.Tensor, y: torch.Tensor, w_values: torch.Tensor, b_values: torch.Tensor
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w_values: torch.Tensor,
+    b_values: torch.Tensor,
 ) -> torch.Tensor:
-    """The same surface from the exact quadratic form L* + (1/2) d^T H d, with d = (w, b) - min."""
+    """The same surface from the exact quadratic form L* + (1/2) d^T H d, with
+    d = (w, b) - min."""
     H, theta_star = hessian(X), minimum(X, y)
     w_star, b_star = theta_star[0], theta_star[1]
     loss_star = mse(w_star * X + b_star, y)
     W, B = torch.meshgrid(w_values, b_values, indexing="xy")
     dw, db = W - w_star, B - b_star  # (num_b, num_w) each
-    return loss_star + 0.5 * (H[0, 0] * dw**2 + 2 * H[0, 1] * dw * db + H[1, 1] * db**2)
+    return loss_star + 0.5 * (
+        H[0, 0] * dw**2 + 2 * H[0, 1] * dw * db + H[1, 1] * db**2
+    )
 
 
 # --8<-- [end:hessian]
@@ -78,11 +101,17 @@ def quadratic_loss(
 
 # --8<-- [start:descend]
 def descend(
-    X: torch.Tensor, y: torch.Tensor, w0: float, b0: float, lr: float, num_steps: int
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w0: float,
+    b0: float,
+    lr: float,
+    num_steps: int,
 ) -> tuple[torch.Tensor, list[float]]:
-    """Full-batch gradient descent with the hand-derived gradients of lesson 1.2.
+    """Full-batch gradient descent with lesson 1.2's hand-derived gradients.
 
-    Returns the path, a (num_steps + 1, 2) tensor of the (w, b) visited, and the losses.
+    Returns the path, a (num_steps + 1, 2) tensor of the (w, b) visited, and the
+    losses.
     """
     w = torch.tensor(w0, device=X.device)
     b = torch.tensor(b0, device=X.device)
@@ -105,13 +134,21 @@ def descend(
 
 # --8<-- [start:plot-helpers]
 def draw_contours(
-    ax: Axes, w_values: torch.Tensor, b_values: torch.Tensor, L: torch.Tensor, title: str
+    ax: Axes,
+    w_values: torch.Tensor,
+    b_values: torch.Tensor,
+    L: torch.Tensor,
+    title: str,
 ) -> Any:
-    """Contour lines of the loss L over (w, b), spaced evenly on a log scale; returns the lines."""
+    """Contour lines of the loss L over (w, b), spaced evenly on a log scale;
+    returns the lines."""
     L = L.cpu()
     low, high = L.min().log10().item(), L.max().log10().item()
-    levels = torch.logspace(low, high, 20).tolist()  # dense near the bottom, sparse up the walls
-    lines = ax.contour(w_values.cpu(), b_values.cpu(), L, levels=levels, cmap="viridis")
+    # dense near the bottom, sparse up the walls
+    levels = torch.logspace(low, high, 20).tolist()
+    lines = ax.contour(
+        w_values.cpu(), b_values.cpu(), L, levels=levels, cmap="viridis"
+    )
     ax.set_title(title)
     ax.set_xlabel("weight w")
     ax.set_ylabel("bias b")
@@ -119,8 +156,10 @@ def draw_contours(
 
 
 def draw_path(ax: Axes, path: torch.Tensor, color: str, label: str) -> None:
-    """Draw a gradient descent path: dots at each (w, b) visited, joined in order."""
-    ax.plot(path[:, 0], path[:, 1], "o-", color=color, ms=3, lw=1.2, label=label)
+    """Draw a gradient descent path: a dot at each (w, b), joined in order."""
+    ax.plot(
+        path[:, 0], path[:, 1], "o-", color=color, ms=3, lw=1.2, label=label
+    )
 
 
 def mark_minimum(ax: Axes, theta_star: torch.Tensor) -> None:
@@ -144,24 +183,42 @@ def main() -> None:
     w_values = torch.linspace(-1, 5, 121, device=device)  # (121,)
     b_values = torch.linspace(-2, 4, 121, device=device)  # (121,)
     L = loss_grid(X, y, w_values, b_values)  # (121, 121)
-    row, col = divmod(int(L.argmin().item()), L.shape[1])  # flat index -> row, col
-    print(f"loss grid: {tuple(L.shape)}, from {L.min().item():.4f} to {L.max().item():.4f}")
-    print(f"lowest grid point: w = {w_values[col].item():.2f}, b = {b_values[row].item():.2f}")
+    # flat index -> row, col
+    row, col = divmod(int(L.argmin().item()), L.shape[1])
+    print(
+        f"loss grid: {tuple(L.shape)}, "
+        f"from {L.min().item():.4f} to {L.max().item():.4f}"
+    )
+    print(
+        f"lowest grid point: w = {w_values[col].item():.2f}, "
+        f"b = {b_values[row].item():.2f}"
+    )
     # --8<-- [end:grid]
 
     # --8<-- [start:plot-landscape]
-    theta_grid = torch.stack([w_values[col], b_values[row]])  # the lowest grid point
+    # the lowest grid point
+    theta_grid = torch.stack([w_values[col], b_values[row]])
     fig = plt.figure(figsize=(10, 4))
     ax_contour = fig.add_subplot(1, 2, 1)
-    lines = draw_contours(ax_contour, w_values, b_values, L, "Contours of the loss")
+    lines = draw_contours(
+        ax_contour, w_values, b_values, L, "Contours of the loss"
+    )
     fig.colorbar(lines, ax=ax_contour, label="MSE loss")
     mark_minimum(ax_contour, theta_grid)
     ax_contour.legend(loc="upper right")
-    ax_3d: Any = fig.add_subplot(1, 2, 2, projection="3d")  # matplotlib's 3-D axes are untyped
+    # matplotlib's 3-D axes are untyped
+    ax_3d: Any = fig.add_subplot(1, 2, 2, projection="3d")
     Wg, Bg = torch.meshgrid(w_values.cpu(), b_values.cpu(), indexing="xy")
-    ax_3d.plot_surface(Wg, Bg, L.cpu(), rcount=24, ccount=24, cmap="viridis", lw=0, alpha=0.9)
+    ax_3d.plot_surface(
+        Wg, Bg, L.cpu(), rcount=24, ccount=24, cmap="viridis", lw=0, alpha=0.9
+    )
     ax_3d.plot(
-        [w_values[col].item()], [b_values[row].item()], [L.min().item()], "r*", ms=12, zorder=10
+        [w_values[col].item()],
+        [b_values[row].item()],
+        [L.min().item()],
+        "r*",
+        ms=12,
+        zorder=10,
     )
     ax_3d.set_title("The same loss as a surface")
     ax_3d.set_xlabel("weight w")
@@ -169,8 +226,9 @@ def main() -> None:
     ax_3d.set_zlabel("MSE loss")
     ax_3d.view_init(elev=30, azim=-60)
     fig.set_label(
-        "Left: nested oval contour lines of the loss around a red star that marks the minimum. "
-        "Right: the same loss drawn as a smooth bowl-shaped surface over the (w, b) plane."
+        "Left: nested oval contour lines of the loss around a red star that "
+        "marks the minimum. Right: the same loss drawn as a smooth bowl-shaped "
+        "surface over the (w, b) plane."
     )
     plt.show()
     # --8<-- [end:plot-landscape]
@@ -183,44 +241,71 @@ def main() -> None:
         lambda theta: mse(theta[0] * X + theta[1], y), theta_star
     )
     L_quadratic = quadratic_loss(X, y, w_values, b_values)
-    print(f"Hessian by formula:  {[[round(v, 4) for v in row] for row in H.tolist()]}")
-    print(f"Hessian by autograd: {[[round(v, 4) for v in row] for row in H_autograd.tolist()]}")
+    print(
+        "Hessian by formula:  "
+        f"{[[round(v, 4) for v in row] for row in H.tolist()]}"
+    )
+    print(
+        "Hessian by autograd: "
+        f"{[[round(v, 4) for v in row] for row in H_autograd.tolist()]}"
+    )
     print(f"minimum: w* = {w_star:.4f}, b* = {b_star:.4f}")
-    print(f"largest |grid loss - quadratic formula|: {(L - L_quadratic).abs().max().item():.1e}")
+    print(
+        "largest |grid loss - quadratic formula|: "
+        f"{(L - L_quadratic).abs().max().item():.1e}"
+    )
     # --8<-- [end:check-quadratic]
 
     # --8<-- [start:one-path]
     w0, b0 = -0.5, 3.5  # a start far from the minimum
     path, losses = descend(X, y, w0, b0, lr=0.1, num_steps=30)
     fig, ax = plt.subplots(figsize=(7, 4))
-    draw_contours(ax, w_values, b_values, L, "Gradient descent walking downhill (lr = 0.1)")
+    draw_contours(
+        ax,
+        w_values,
+        b_values,
+        L,
+        "Gradient descent walking downhill (lr = 0.1)",
+    )
     draw_path(ax, path, "C3", "gradient descent path")
     mark_minimum(ax, theta_star)
     ax.legend(loc="upper right")
     fig.set_label(
-        "Contour lines of the loss with a chain of dots starting at the upper left: the steps are "
-        "long at first, then shorten as the path curves into the minimum."
+        "Contour lines of the loss with a chain of dots starting at the upper "
+        "left: the steps are long at first, then shorten as the path curves "
+        "into the minimum."
     )
     plt.show()
     print(f"start:         w = {w0:.4f}, b = {b0:.4f}, loss {losses[0]:.4f}")
-    print(f"after 30 steps: w = {path[-1, 0].item():.4f}, b = {path[-1, 1].item():.4f}")
+    print(
+        f"after 30 steps: w = {path[-1, 0].item():.4f}, "
+        f"b = {path[-1, 1].item():.4f}"
+    )
     # --8<-- [end:one-path]
 
     # --8<-- [start:eigenvalues]
     eigenvalues = torch.linalg.eigvalsh(H)  # ascending, for a symmetric matrix
     lr_max = 2 / eigenvalues[-1].item()
-    print(f"eigenvalues of H: {eigenvalues[0].item():.4f} and {eigenvalues[1].item():.4f}")
+    print(
+        "eigenvalues of H: "
+        f"{eigenvalues[0].item():.4f} and {eigenvalues[1].item():.4f}"
+    )
     print(f"largest stable learning rate 2 / lambda_max = {lr_max:.4f}")
     for lr in (0.99 * lr_max, 1.01 * lr_max):
         path, _ = descend(X, y, w0, b0, lr, num_steps=300)
         distance = (path[-1] - theta_star.cpu()).norm().item()
-        print(f"lr = {lr:.4f}: distance to the minimum after 300 steps {distance:.3g}")
+        print(
+            f"lr = {lr:.4f}: "
+            f"distance to the minimum after 300 steps {distance:.3g}"
+        )
     # --8<-- [end:eigenvalues]
 
     # --8<-- [start:three-rates]
     rates = {0.05: "C0", 0.3: "C2", 0.75: "C3"}
     fig, (ax_paths, ax_losses) = plt.subplots(1, 2, figsize=(10, 4))
-    draw_contours(ax_paths, w_values, b_values, L, "Three learning rates, 12 steps each")
+    draw_contours(
+        ax_paths, w_values, b_values, L, "Three learning rates, 12 steps each"
+    )
     for lr, color in rates.items():
         path, losses = descend(X, y, w0, b0, lr, num_steps=12)
         draw_path(ax_paths, path, color, f"lr = {lr}")
@@ -236,46 +321,77 @@ def main() -> None:
     ax_losses.set_ylabel("MSE loss (log scale)")
     ax_losses.legend()
     fig.set_label(
-        "Left: three paths from the same start on the loss contours. The smallest rate creeps a "
-        "short way, the middle one runs straight to the minimum, the largest bounces from side to "
-        "side ever further out. Right: their losses, falling slowly, falling fast, and rising."
+        "Left: three paths from the same start on the loss contours. The "
+        "smallest rate creeps a short way, the middle one runs straight to "
+        "the minimum, the largest bounces from side to side ever further out. "
+        "Right: their losses, falling slowly, falling fast, and rising."
     )
     plt.show()
     # --8<-- [end:three-rates]
 
     # --8<-- [start:wide-data]
     seed_everything(0)
-    X_wide, y_wide = make_data(num_points=100, device=device, x_low=0.0, x_high=10.0)
+    X_wide, y_wide = make_data(
+        num_points=100, device=device, x_low=0.0, x_high=10.0
+    )
     X_std = (X_wide - X_wide.mean()) / X_wide.std(correction=0)  # mean 0, std 1
     for name, inputs in (("x in [0, 10)", X_wide), ("standardized x", X_std)):
         low, high = torch.linalg.eigvalsh(hessian(inputs)).tolist()
-        print(f"{name:<15} eigenvalues {low:8.4f} {high:8.4f}, condition number {high / low:7.2f}")
+        print(
+            f"{name:<15} eigenvalues {low:8.4f} {high:8.4f}, "
+            f"condition number {high / low:7.2f}"
+        )
     # --8<-- [end:wide-data]
 
     # --8<-- [start:zig-zag]
     fig, (ax_raw, ax_std) = plt.subplots(1, 2, figsize=(10, 4))
     runs = (
-        # (axes, inputs, learning rate, start (w, b), w from/to, b from/to, name)
-        (ax_raw, X_wide, 0.028, (-0.5, 8.0), (-1.0, 5.0), (-6.0, 10.0), "raw x"),
-        (ax_std, X_std, 0.25, (0.0, 0.0), (-4.0, 16.0), (-4.0, 16.0), "standardized x"),
+        # (axes, inputs, lr, start (w, b), w from/to, b from/to, name)
+        (
+            ax_raw,
+            X_wide,
+            0.028,
+            (-0.5, 8.0),
+            (-1.0, 5.0),
+            (-6.0, 10.0),
+            "raw x",
+        ),
+        (
+            ax_std,
+            X_std,
+            0.25,
+            (0.0, 0.0),
+            (-4.0, 16.0),
+            (-4.0, 16.0),
+            "standardized x",
+        ),
     )
     for ax, inputs, lr, (w0, b0), (w_from, w_to), (b_from, b_to), name in runs:
         w_grid = torch.linspace(w_from, w_to, 121, device=device)
         b_grid = torch.linspace(b_from, b_to, 121, device=device)
         L_grid = loss_grid(inputs, y_wide, w_grid, b_grid)
-        draw_contours(ax, w_grid, b_grid, L_grid, f"{name}: lr = {lr}, 40 steps")
+        draw_contours(
+            ax, w_grid, b_grid, L_grid, f"{name}: lr = {lr}, 40 steps"
+        )
         path, _ = descend(inputs, y_wide, w0, b0, lr, num_steps=40)
         draw_path(ax, path, "C3", "gradient descent path")
         target = minimum(inputs, y_wide).cpu()
         mark_minimum(ax, target)
         ax.legend(loc="lower right", fontsize=8)
-        start, end = (path[0] - target).norm().item(), (path[-1] - target).norm().item()
-        print(f"{name:<15} distance to the minimum: {start:.4f} at the start, {end:.4f} after 40")
+        start, end = (
+            (path[0] - target).norm().item(),
+            (path[-1] - target).norm().item(),
+        )
+        print(
+            f"{name:<15} distance to the minimum: "
+            f"{start:.4f} at the start, {end:.4f} after 40"
+        )
     ax_std.set_aspect("equal")
     fig.set_label(
-        "Left: with raw inputs the contours are long, thin, tilted ellipses and the path zig-zags "
-        "across the narrow valley while creeping along it. Right: with standardized inputs the "
-        "contours are circles and the path runs straight to the minimum."
+        "Left: with raw inputs the contours are long, thin, tilted ellipses "
+        "and the path zig-zags across the narrow valley while creeping along "
+        "it. Right: with standardized inputs the contours are circles and the "
+        "path runs straight to the minimum."
     )
     plt.show()
     # --8<-- [end:zig-zag]

@@ -5,14 +5,26 @@ import torch
 
 # isort: split
 from helpers import get_device, seed_everything
-from visualizing_the_loss_landscape import descend, hessian, make_data, minimum, mse
+from visualizing_the_loss_landscape import (
+    descend,
+    hessian,
+    make_data,
+    minimum,
+    mse,
+)
 
 
 # --8<-- [start:ex1]
 def descend_with_autograd(
-    X: torch.Tensor, y: torch.Tensor, w0: float, b0: float, lr: float, num_steps: int
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w0: float,
+    b0: float,
+    lr: float,
+    num_steps: int,
 ) -> torch.Tensor:
-    """The path of gradient descent, with autograd and torch.optim.SGD: (num_steps + 1, 2)."""
+    """The path of gradient descent, with autograd and torch.optim.SGD:
+    (num_steps + 1, 2)."""
     w = torch.tensor(w0, device=X.device, requires_grad=True)
     b = torch.tensor(b0, device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=lr)
@@ -32,10 +44,12 @@ def descend_with_autograd(
 
 # --8<-- [start:ex2]
 def shrink_factor(H: torch.Tensor, lrs: torch.Tensor) -> torch.Tensor:
-    """For each learning rate, the worst factor max |1 - lr * lambda| by which a step shrinks
-    the distance to the minimum (below 1: converges; above 1: diverges)."""
+    """For each learning rate, the worst factor max |1 - lr * lambda| by which a
+    step shrinks the distance to the minimum (below 1: converges; above 1:
+    diverges)."""
     eigenvalues = torch.linalg.eigvalsh(H)  # (2,)
-    factors: torch.Tensor = (1 - lrs[:, None] * eigenvalues).abs().amax(dim=1)  # (num_lrs,)
+    # (num_lrs,)
+    factors: torch.Tensor = (1 - lrs[:, None] * eigenvalues).abs().amax(dim=1)
     return factors
 
 
@@ -43,12 +57,17 @@ def shrink_factor(H: torch.Tensor, lrs: torch.Tensor) -> torch.Tensor:
 
 
 # --8<-- [start:ex3]
-def newton_step(X: torch.Tensor, y: torch.Tensor, w: float, b: float) -> torch.Tensor:
-    """One step theta - H^{-1} grad L(theta): exact for a quadratic, so it lands on the bottom."""
+def newton_step(
+    X: torch.Tensor, y: torch.Tensor, w: float, b: float
+) -> torch.Tensor:
+    """One step theta - H^{-1} grad L(theta): exact for a quadratic, so it lands
+    on the bottom."""
     y_hat = w * X + b
-    grad = torch.stack([2 * ((y_hat - y) * X).mean(), 2 * (y_hat - y).mean()])  # (2,)
+    # (2,)
+    grad = torch.stack([2 * ((y_hat - y) * X).mean(), 2 * (y_hat - y).mean()])
     theta = torch.tensor([w, b], device=X.device)
-    step: torch.Tensor = torch.linalg.solve(hessian(X), grad)  # H^{-1} grad, without inverting H
+    # H^{-1} grad, without inverting H
+    step: torch.Tensor = torch.linalg.solve(hessian(X), grad)
     return theta - step
 
 
@@ -56,12 +75,15 @@ def newton_step(X: torch.Tensor, y: torch.Tensor, w: float, b: float) -> torch.T
 
 
 def main() -> None:
-    # The lesson's data (on the lesson page, X, y, X_wide, y_wide and device already exist).
+    # The lesson's data (the lesson page already has X, y, X_wide, y_wide and
+    # device).
     seed_everything(0)
     device = get_device()
     X, y = make_data(num_points=100, device=device)
     seed_everything(0)
-    X_wide, y_wide = make_data(num_points=100, device=device, x_low=0.0, x_high=10.0)
+    X_wide, y_wide = make_data(
+        num_points=100, device=device, x_low=0.0, x_high=10.0
+    )
 
     # --8<-- [start:ex1-run]
     path_by_hand, _ = descend(X, y, -0.5, 3.5, lr=0.1, num_steps=30)
@@ -76,30 +98,49 @@ def main() -> None:
     factors = shrink_factor(H_wide, lrs)
     best = int(factors.argmin().item())
     low, high = torch.linalg.eigvalsh(H_wide).tolist()
-    print(f"best lr on the grid: {lrs[best].item():.4f}, factor {factors[best].item():.4f}")
+    print(
+        f"best lr on the grid: {lrs[best].item():.4f}, "
+        f"factor {factors[best].item():.4f}"
+    )
     print(f"formula: lr = 2 / (low + high) = {2 / (low + high):.4f}, ", end="")
-    print(f"factor (high - low) / (high + low) = {(high - low) / (high + low):.4f}")
+    print(
+        "factor (high - low) / (high + low) = "
+        f"{(high - low) / (high + low):.4f}"
+    )
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(lrs.cpu(), factors.cpu())
     ax.axhline(1, color="k", ls="--", lw=1, label="factor 1: no progress")
     ax.axvline(2 / high, color="C3", ls=":", label="2 / largest eigenvalue")
-    ax.plot(lrs[best].item(), factors[best].item(), "r*", ms=12, label="best learning rate")
+    ax.plot(
+        lrs[best].item(),
+        factors[best].item(),
+        "r*",
+        ms=12,
+        label="best learning rate",
+    )
     ax.set_title("How much one step shrinks the distance (x in [0, 10))")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("shrink factor per step")
     ax.legend()
     fig.set_label(
-        "The shrink factor falls in a straight line from 1 as the learning rate grows, reaches a "
-        "minimum just below 1, then rises steeply and crosses 1 at two over the largest eigenvalue."
+        "The shrink factor falls in a straight line from 1 as the learning "
+        "rate grows, reaches a minimum just below 1, then rises steeply and "
+        "crosses 1 at two over the largest eigenvalue."
     )
     plt.show()
     # --8<-- [end:ex2-run]
 
     # --8<-- [start:ex3-run]
-    for name, inputs, targets in (("x in [-2, 2)", X, y), ("x in [0, 10)", X_wide, y_wide)):
+    for name, inputs, targets in (
+        ("x in [-2, 2)", X, y),
+        ("x in [0, 10)", X_wide, y_wide),
+    ):
         w_new, b_new = newton_step(inputs, targets, w=-0.5, b=8.0).tolist()
         w_star, b_star = minimum(inputs, targets).tolist()
-        print(f"{name}: one step lands on w = {w_new:.4f}, b = {b_new:.4f}; ", end="")
+        print(
+            f"{name}: one step lands on w = {w_new:.4f}, b = {b_new:.4f}; ",
+            end="",
+        )
         print(f"minimum w* = {w_star:.4f}, b* = {b_star:.4f}")
     # --8<-- [end:ex3-run]
 

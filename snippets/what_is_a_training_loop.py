@@ -1,4 +1,5 @@
-"""Lesson 1.1: a whole training loop that learns one number, the price per kilogram."""
+"""Lesson 1.1: a whole training loop that learns one number, the price per
+kilogram."""
 
 # --8<-- [start:imports]
 import matplotlib.pyplot as plt
@@ -11,10 +12,13 @@ from helpers import get_device, seed_everything
 
 # --8<-- [start:make-data]
 def make_data(
-    num_points: int = 20, true_w: float = 3.0, true_b: float = 0.0, noise: float = 0.3
+    num_points: int = 20,
+    true_w: float = 3.0,
+    true_b: float = 0.0,
+    noise: float = 0.3,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weights x in kg (between 0.5 and 2.5) and the noisy prices y paid for them."""
-    # Drawn on the CPU so that every device gets the same numbers from the same seed.
+    """Weights x in kg (between 0.5 and 2.5) and the noisy prices y paid."""
+    # Drawn on the CPU so every device gets the same numbers from the same seed.
     X = 0.5 + 2.0 * torch.rand(num_points)  # (N,)
     y = true_w * X + true_b + noise * torch.randn(num_points)  # (N,)
     return X, y
@@ -25,7 +29,7 @@ def make_data(
 
 # --8<-- [start:mse]
 def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error: the average of the squared gaps between prediction and truth."""
+    """Mean squared error: the mean squared gap between prediction and truth."""
     return ((y_hat - y) ** 2).mean()
 
 
@@ -34,13 +38,19 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 # --8<-- [start:train]
 def train(
-    X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int, print_every: int = 0
+    X: torch.Tensor,
+    y: torch.Tensor,
+    lr: float,
+    num_steps: int,
+    print_every: int = 0,
 ) -> tuple[float, list[float], list[float]]:
     """Fit y_hat = w * X by gradient descent, starting from w = 0.
 
-    Returns the final w, the w each step started from, and the loss each step measured.
+    Returns the final w, the w each step started from, and the loss each step
+    measured.
     """
-    w = torch.zeros((), device=X.device, requires_grad=True)  # the one parameter
+    # the one parameter
+    w = torch.zeros((), device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w], lr=lr)
     w_history: list[float] = []
     loss_history: list[float] = []
@@ -49,13 +59,13 @@ def train(
         y_hat = w * X  # 2. forward: a predicted price for every weight
         loss = mse(y_hat, y)  # 3. loss: one number, how wrong w is
         loss.backward()  # 4. backward: autograd puts dL/dw into w.grad
-        assert w.grad is not None  # filled by backward (the check also reassures mypy)
-        w_history.append(w.item())  # recorded before the step: the w that gave this loss
+        assert w.grad is not None  # set by backward; the check reassures mypy
+        w_history.append(w.item())  # before the step: the w that gave this loss
         loss_history.append(loss.item())
         if print_every and step % print_every == 0:
             print(
-                f"step {step:2d}   w = {w.item():7.4f}   loss = {loss.item():8.4f}"
-                f"   grad_w = {w.grad.item():8.4f}"
+                f"step {step:2d}   w = {w.item():7.4f}   "
+                f"loss = {loss.item():8.4f}   grad_w = {w.grad.item():8.4f}"
             )
         optimizer.step()  # 5. step: w <- w - lr * w.grad
     return w.item(), w_history, loss_history
@@ -84,7 +94,9 @@ def main() -> None:
     # --8<-- [start:fit]
     lr = 0.1
     num_steps = 12
-    w_fit, w_history, loss_history = train(X, y, lr=lr, num_steps=num_steps, print_every=1)
+    w_fit, w_history, loss_history = train(
+        X, y, lr=lr, num_steps=num_steps, print_every=1
+    )
     print(f"learned w = {w_fit:.4f} euros per kg")
     # --8<-- [end:fit]
 
@@ -95,21 +107,37 @@ def main() -> None:
     for step in [0, 1, 2]:
         w_step = w_history[step]
         ax_fit.plot(
-            x_line, w_step * x_line, "--", alpha=0.6, label=f"step {step}: w = {w_step:.2f}"
+            x_line,
+            w_step * x_line,
+            "--",
+            alpha=0.6,
+            label=f"step {step}: w = {w_step:.2f}",
         )
-    ax_fit.plot(x_line, w_fit * x_line, color="tab:red", label=f"learned: w = {w_fit:.2f}")
+    ax_fit.plot(
+        x_line,
+        w_fit * x_line,
+        color="tab:red",
+        label=f"learned: w = {w_fit:.2f}",
+    )
     ax_fit.set(
-        title="The line at the start of each step", xlabel="weight x (kg)", ylabel="price y (euros)"
+        title="The line at the start of each step",
+        xlabel="weight x (kg)",
+        ylabel="price y (euros)",
     )
     ax_fit.legend()
     ax_loss.plot(range(num_steps), loss_history, "o-")
     ax_loss.set_yscale("log")
-    ax_loss.set(title="The loss at each step", xlabel="step", ylabel="loss L (log scale)")
+    ax_loss.set(
+        title="The loss at each step",
+        xlabel="step",
+        ylabel="loss L (log scale)",
+    )
     fig.tight_layout()
     fig.set_label(
-        "Left: the purchases as dots, with the line y = w x drawn at the first steps and at the "
-        "end; it starts flat and swings up onto the dots. Right: the loss at each step on a log "
-        "scale, falling steeply over the first steps and then levelling off."
+        "Left: the purchases as dots, with the line y = w x drawn at the first "
+        "steps and at the end; it starts flat and swings up onto the dots. "
+        "Right: the loss at each step on a log scale, falling steeply over the "
+        "first steps and then levelling off."
     )
     plt.show()
     # --8<-- [end:plot]

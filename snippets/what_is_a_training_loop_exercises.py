@@ -1,14 +1,17 @@
-"""Lesson 1.1, exercises: learning rates, a forgotten zero_grad, and a second parameter."""
+"""Lesson 1.1, exercises: learning rates, a forgotten zero_grad, a second
+parameter."""
 
 import matplotlib.pyplot as plt
 import torch
+
+# isort: split
 from helpers import get_device, seed_everything
 from what_is_a_training_loop import make_data, mse, train
 
 
 # --8<-- [start:ex1-def]
 def steps_to_reach(loss_history: list[float], threshold: float) -> int | None:
-    """The first step whose loss is below threshold, or None if no step gets there."""
+    """The first step whose loss is below threshold, or None if none does."""
     for step, loss in enumerate(loss_history):
         if loss < threshold:
             return step
@@ -30,7 +33,7 @@ def train_without_zero_grad(
         # 1. (forgotten) optimizer.zero_grad()
         y_hat = w * X  # 2. forward
         loss = mse(y_hat, y)  # 3. loss
-        loss.backward()  # 4. backward: ADDS dL/dw to whatever w.grad already holds
+        loss.backward()  # 4. backward: ADDS dL/dw to whatever w.grad holds
         loss_history.append(loss.item())
         optimizer.step()  # 5. step, with the sum of every gradient so far
     return loss_history
@@ -43,7 +46,10 @@ def train_without_zero_grad(
 def train_with_bias(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
 ) -> tuple[float, float, list[float]]:
-    """Fit y_hat = w * X + b, starting from w = b = 0. Returns w, b and the loss per step."""
+    """Fit y_hat = w * X + b, starting from w = b = 0.
+
+    Returns w, b and the loss per step.
+    """
     w = torch.zeros((), device=X.device, requires_grad=True)
     b = torch.zeros((), device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=lr)  # the optimizer now updates both
@@ -74,15 +80,24 @@ def main() -> None:
     for lr in [0.01, 0.1, 0.3, 0.4, 0.5]:
         _, _, loss_history = train(X, y, lr=lr, num_steps=30)
         step = steps_to_reach(loss_history, threshold)
-        reached = f"loss < {threshold} at step {step}" if step is not None else "never"
+        reached = (
+            f"loss < {threshold} at step {step}"
+            if step is not None
+            else "never"
+        )
         print(f"lr = {lr:<5}  final loss = {loss_history[-1]:9.4f}   {reached}")
         ax.plot(loss_history, label=f"lr = {lr}")
     ax.set_yscale("log")
-    ax.set(title="One problem, five learning rates", xlabel="step", ylabel="loss L (log scale)")
+    ax.set(
+        title="One problem, five learning rates",
+        xlabel="step",
+        ylabel="loss L (log scale)",
+    )
     ax.legend()
     fig.set_label(
-        "Loss per step for five learning rates on a log scale. The smallest creeps down, the "
-        "middle ones drop fast and level off, and the largest climbs steadily."
+        "Loss per step for five learning rates on a log scale. The smallest "
+        "creeps down, the middle ones drop fast and level off, and the largest "
+        "climbs steadily."
     )
     plt.show()
     # --8<-- [end:ex1]
@@ -90,7 +105,9 @@ def main() -> None:
     # --8<-- [start:ex2]
     num_steps = 40
     _, _, with_zero_grad = train(X, y, lr=0.1, num_steps=num_steps)
-    without_zero_grad = train_without_zero_grad(X, y, lr=0.1, num_steps=num_steps)
+    without_zero_grad = train_without_zero_grad(
+        X, y, lr=0.1, num_steps=num_steps
+    )
     for step in range(10):
         print(
             f"step {step:2d}   with zero_grad: {with_zero_grad[step]:8.4f}"
@@ -99,37 +116,63 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(with_zero_grad, label="with zero_grad")
     ax.plot(without_zero_grad, label="without zero_grad")
-    ax.set(title="Forgetting to zero the gradients", xlabel="step", ylabel="loss L")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2)  # below: lines fill the box
+    ax.set(
+        title="Forgetting to zero the gradients", xlabel="step", ylabel="loss L"
+    )
+    # below: lines fill the box
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2)
     fig.tight_layout()
     fig.set_label(
-        "Loss per step. With zero_grad the loss drops to near zero within a few steps and "
-        "stays there; without it the loss swings between near zero and a little above where "
-        "it started, again and again, and never settles."
+        "Loss per step. With zero_grad the loss drops to near zero within a "
+        "few steps and stays there; without it the loss swings between near "
+        "zero and a little above where it started, again and again, and never "
+        "settles."
     )
     plt.show()
     # --8<-- [end:ex2]
 
     # --8<-- [start:ex3]
     seed_everything(0)
-    X_bag, y_bag = make_data(true_b=1.0)  # the same purchases, plus a 1-euro bag fee
+    # the same purchases, plus a 1-euro bag fee
+    X_bag, y_bag = make_data(true_b=1.0)
     X_bag, y_bag = X_bag.to(device), y_bag.to(device)
     w_only, _, loss_w_only = train(X_bag, y_bag, lr=0.1, num_steps=500)
     w, b, loss_w_b = train_with_bias(X_bag, y_bag, lr=0.2, num_steps=500)
-    print(f"y_hat = w * x       w = {w_only:.2f}            final loss = {loss_w_only[-1]:.4f}")
-    print(f"y_hat = w * x + b   w = {w:.2f}   b = {b:.2f}   final loss = {loss_w_b[-1]:.4f}")
+    print(
+        f"y_hat = w * x       w = {w_only:.2f}            "
+        f"final loss = {loss_w_only[-1]:.4f}"
+    )
+    print(
+        f"y_hat = w * x + b   w = {w:.2f}   "
+        f"b = {b:.2f}   final loss = {loss_w_b[-1]:.4f}"
+    )
     fig, ax = plt.subplots(figsize=(7, 4))
     x_line = torch.linspace(0.0, 2.7, 50)
-    ax.scatter(X_bag.cpu(), y_bag.cpu(), color="black", s=15, label="purchases with a bag fee")
-    ax.plot(x_line, w_only * x_line, "--", label=f"y_hat = w x  (w = {w_only:.2f})")
-    ax.plot(x_line, w * x_line + b, label=f"y_hat = w x + b  (w = {w:.2f}, b = {b:.2f})")
-    ax.set(title="Without a bias, the line cannot include the fee", xlabel="weight x (kg)")
+    ax.scatter(
+        X_bag.cpu(),
+        y_bag.cpu(),
+        color="black",
+        s=15,
+        label="purchases with a bag fee",
+    )
+    ax.plot(
+        x_line, w_only * x_line, "--", label=f"y_hat = w x  (w = {w_only:.2f})"
+    )
+    ax.plot(
+        x_line,
+        w * x_line + b,
+        label=f"y_hat = w x + b  (w = {w:.2f}, b = {b:.2f})",
+    )
+    ax.set(
+        title="Without a bias, the line cannot include the fee",
+        xlabel="weight x (kg)",
+    )
     ax.set_ylabel("price y (euros)")
     ax.legend()
     fig.set_label(
-        "The purchases with a bag fee as dots. The line forced through the origin is too low "
-        "for light purchases and too high for heavy ones; the line with a bias b runs through "
-        "the dots."
+        "The purchases with a bag fee as dots. The line forced through the "
+        "origin is too low for light purchases and too high for heavy ones; "
+        "the line with a bias b runs through the dots."
     )
     plt.show()
     # --8<-- [end:ex3]
