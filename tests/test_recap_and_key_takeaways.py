@@ -78,7 +78,7 @@ def test_hessian_matches_autograd_and_sets_the_learning_rate_limit() -> None:
     assert converging[0] == diverging[0] == 17.0
     assert f"from 17 to ${sci(converging[-1])}$ in 200 steps" in text
     assert f"it grows to ${sci(diverging[-1])}$" in text
-    assert f"the ratio is already about {lambda_max / lambda_min:.0f}." in text
+    assert f"for the two points above it is already about {lambda_max / lambda_min:.0f}." in text
 
 
 def test_central_difference_count_and_gradient() -> None:
