@@ -3,6 +3,7 @@ autograd and gradcheck."""
 
 # --8<-- [start:imports]
 import math
+import warnings
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
@@ -69,8 +70,9 @@ def numerical_gradient(
 ) -> torch.Tensor:
     """Estimate the gradient of the scalar f at theta, one entry at a time.
 
-    Forward difference:  (f(theta + h e_i) - f(theta)) / h
-    Central difference:  (f(theta + h e_i) - f(theta - h e_i)) / (2h)
+    Forward difference:  (f(theta + h u_i) - f(theta)) / h
+    Central difference:  (f(theta + h u_i) - f(theta - h u_i)) / (2h)
+    where u_i is the unit vector: 1 at entry i, 0 everywhere else.
     Everything happens in theta's dtype, so the same code shows float32 and
     float64 rounding.
     """
@@ -79,6 +81,7 @@ def numerical_gradient(
     # a flat view: flat[i] is entry i of theta, whatever its shape
     flat = theta.view(-1)
     grad = torch.zeros_like(flat)
+    # we only evaluate f: autograd need not record anything
     with torch.no_grad():
         # forward differences reuse f(theta)
         f_at_theta = None if central else f(theta)
@@ -285,12 +288,15 @@ def main() -> None:
     # --8<-- [start:sweep]
     # 1e-12 ... 1e0, four steps per decade
     hs = [10 ** (-k / 4) for k in range(48, -1, -1)]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(
+        1, 2, figsize=(10, 5), sharey=True, layout="constrained"
+    )
     for ax, dtype in zip(axes, (torch.float32, torch.float64), strict=True):
         eps = torch.finfo(dtype).eps
         forward_errors, central_errors = step_size_sweep(
             torch.exp, 1.0, math.e, hs, dtype
         )
+        # blue: everything about forward differences, orange: central
         ax.loglog(
             hs, forward_errors, "o-", markersize=3, label="forward difference"
         )
@@ -298,16 +304,34 @@ def main() -> None:
             hs, central_errors, "s-", markersize=3, label="central difference"
         )
         ax.loglog(
-            hs, [h / 2 for h in hs], "k:", label="truncation $h/2$ and $h^2/6$"
+            hs, [h / 2 for h in hs], ":", color="C0", label="truncation $h/2$"
         )
-        ax.loglog(hs, [h**2 / 6 for h in hs], "k:")
+        ax.loglog(
+            hs,
+            [h**2 / 6 for h in hs],
+            ":",
+            color="C1",
+            label="truncation $h^2/6$",
+        )
+        # the predicted best steps
+        ax.axvline(
+            eps**0.5,
+            color="C0",
+            linestyle="-.",
+            alpha=0.6,
+            label="predicted best $h$: $\\sqrt{\\varepsilon}$",
+        )
+        ax.axvline(
+            eps ** (1 / 3),
+            color="C1",
+            linestyle="-.",
+            alpha=0.6,
+            label="predicted best $h$: $\\varepsilon^{1/3}$",
+        )
         ax.loglog(
             hs, [eps / h for h in hs], "k--", label="round-off $\\varepsilon/h$"
         )
-        ax.axvline(eps**0.5, color="C0", alpha=0.4)  # predicted best h, forward
-        # predicted best h, central
-        ax.axvline(eps ** (1 / 3), color="C1", alpha=0.4)
-        ax.set_ylim(1e-17, 1e2)
+        ax.set_ylim(1e-14, 1e2)
         ax.set_title(
             f"d/dx exp(x) at x = 1, {str(dtype).removeprefix('torch.')}"
         )
@@ -332,14 +356,22 @@ def main() -> None:
     )
     print(f"central {slope_central:.2f}")
     axes[0].set_ylabel("relative error of the derivative")
-    axes[0].legend(loc="lower left", fontsize=8)
+    # one legend for both panels, below them, where it hides no curve
+    fig.legend(
+        handles=axes[0].get_legend_handles_labels()[0],
+        loc="outside lower center",
+        ncol=4,
+    )
     fig.set_label(
-        "Two log-log panels, float32 and float64, of the error of forward and "
-        "central differences against the step size h. Each curve is V-shaped: "
-        "to the right the error falls with h along a straight line, steeper "
-        "for central; to the left rounding noise makes it rise again along "
-        "eps over h. The bottom of each V sits further left and much lower in "
-        "float64."
+        "Two log-log panels, float32 and float64, of the relative error of "
+        "forward and central differences against the step size h, with dotted "
+        "truncation lines h/2 and h^2/6, a dashed round-off line eps/h and "
+        "vertical lines at the predicted best steps. From the right, each "
+        "error curve falls along its dotted line (central twice as steeply), "
+        "bottoms out near its vertical line, then climbs raggedly, roughly "
+        "parallel to the dashed line, as h shrinks; in float32 both curves "
+        "end flat at a relative error of 1 for the tiniest steps, and in "
+        "float64 the bottoms lie further left and far lower."
     )
     plt.show()
     # --8<-- [end:sweep]
@@ -389,6 +421,27 @@ def main() -> None:
     )
     print(f"gradcheck on SquareWithWrongBackward: {passed}")
     # --8<-- [end:gradcheck]
+
+    # --8<-- [start:gradcheck-float32]
+    # the same correct MSE, but in float32 (PyTorch's default dtype)
+    X32, y32 = X.cpu(), y.cpu()
+    w32 = torch.tensor(0.5, requires_grad=True)
+    b32 = torch.tensor(-0.3, requires_grad=True)
+
+    def line_loss32(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return mse(w * X32 + b, y32)
+
+    # gradcheck warns about float32 inputs: record the warnings and print them
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        passed = torch.autograd.gradcheck(
+            line_loss32, (w32, b32), raise_exception=False
+        )
+    print(f"gradcheck on the MSE of the line in float32: {passed}")
+    for warning in caught:
+        # the first sentence of each warning
+        print(f"  warning: {str(warning.message).split('.')[0]}")
+    # --8<-- [end:gradcheck-float32]
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Lesson 1.5: every number the page states is what the snippets compute."""
 
 import math
+import warnings
 from pathlib import Path
 
 import numerical_vs_analytical_gradients as lesson
@@ -109,6 +110,11 @@ def test_step_size_sweep() -> None:
         f"are ${s(f32[0])}$ and ${s(f32[1])}$, and the best errors only ${s(f32[2])}$ and" in text
     )
     assert f"${s(f32[3])}$. Notice" in text
+    # the float32 central minimum is a lucky dip, about ten times below eps^(2/3)
+    eps32 = torch.finfo(torch.float32).eps
+    assert f"minimum of ${s(f32[3])}$ is about ten times better" in text
+    assert 5 < eps32 ** (2 / 3) / f32[3] < 20
+    assert f"\\varepsilon^{{2/3}} \\approx {sci(eps32 ** (2 / 3))}$ only because" in text
 
 
 def test_gradient_check() -> None:
@@ -152,6 +158,27 @@ def test_gradcheck_passes_the_line_and_catches_the_wrong_backward() -> None:
     x = torch.randn(5, dtype=torch.float64, requires_grad=True)
     wrong = lesson.SquareWithWrongBackward.apply
     assert not torch.autograd.gradcheck(wrong, (x,), raise_exception=False)
+
+
+def test_gradcheck_fails_a_correct_gradient_in_float32_and_warns() -> None:
+    X, y, _ = lesson_setup()
+    X32, y32 = X.float(), y.float()
+    w = torch.tensor(0.5, requires_grad=True)
+    b = torch.tensor(-0.3, requires_grad=True)
+
+    def line_loss32(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return lesson.mse(w * X32 + b, y32)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        passed = torch.autograd.gradcheck(line_loss32, (w, b), raise_exception=False)
+    assert passed is False
+    first_sentences = [str(warning.message).split(".")[0] for warning in caught]
+    assert len(first_sentences) == 2
+    text = page()
+    assert "yet `gradcheck` returns `False`, after warning" in text
+    assert f'warning "{first_sentences[0]}" (and the same for input #1)' in text
+    assert first_sentences[1] == first_sentences[0].replace("#0", "#1")
 
 
 def test_exercise_1_central_is_exact_for_a_quadratic() -> None:
