@@ -2,8 +2,10 @@
 same line."""
 
 # --8<-- [start:imports]
+import statistics
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import matplotlib.pyplot as plt
 import torch
@@ -50,13 +52,21 @@ def make_batches(
 # --8<-- [start:train]
 @dataclass
 class History:
-    """What one run records after every step (update)."""
+    """What one run records: w and b at the start (entry 0) and after every
+    step (entry s is after step s), and how long each epoch took."""
 
+    # default_factory=list gives every History its own new empty list; a
+    # plain `= []` would be one list shared by all (dataclasses reject it)
     w: list[float] = field(default_factory=list)
     b: list[float] = field(default_factory=list)
-    # time since the run started
-    seconds: list[float] = field(default_factory=list)
+    # seconds per epoch: its shuffle, its split and all its steps
+    epoch_seconds: list[float] = field(default_factory=list)
     steps_per_epoch: int = 0
+
+    @property
+    def num_steps(self) -> int:
+        """Steps taken: one fewer than the recorded values."""
+        return len(self.w) - 1
 
 
 def train(
@@ -72,9 +82,9 @@ def train(
     w = torch.zeros((), device=X.device, requires_grad=True)
     b = torch.zeros((), device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=lr)
-    history = History()
-    start = time.perf_counter()
+    history = History(w=[w.item()], b=[b.item()])  # the start: entry 0
     for _ in range(num_epochs):
+        start = time.perf_counter()
         batches = make_batches(len(X), batch_size, generator)
         history.steps_per_epoch = len(batches)
         for batch in batches:
@@ -88,7 +98,7 @@ def train(
             # .item() also waits for a GPU to finish the step
             history.w.append(w.item())
             history.b.append(b.item())
-            history.seconds.append(time.perf_counter() - start)
+        history.epoch_seconds.append(time.perf_counter() - start)
     return history
 
 
@@ -99,18 +109,18 @@ def train(
 def full_losses(
     history: History, X: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
-    """The loss on all N examples after every step, computed afterwards from the
-    recorded w, b."""
-    w = torch.tensor(history.w, device=X.device).unsqueeze(1)  # (S, 1)
-    b = torch.tensor(history.b, device=X.device).unsqueeze(1)  # (S, 1)
-    y_hat = w * X.T + b  # (S, N): row s holds the predictions after step s
-    return ((y_hat - y.T) ** 2).mean(dim=1).cpu()  # (S,)
+    """The loss on all N examples at the start and after every step, computed
+    afterwards from the recorded w, b."""
+    w = torch.tensor(history.w, device=X.device).unsqueeze(1)  # (S + 1, 1)
+    b = torch.tensor(history.b, device=X.device).unsqueeze(1)  # (S + 1, 1)
+    y_hat = w * X.T + b  # (S + 1, N): row s holds the predictions after s steps
+    return ((y_hat - y.T) ** 2).mean(dim=1).cpu()  # (S + 1,)
 
 
 def best_loss(X: torch.Tensor, y: torch.Tensor) -> float:
-    """The lowest loss any line can reach on these points (least squares,
-    float64, CPU)."""
-    # (N, 2): columns x and 1
+    """The lowest loss any line can reach on these points: least squares
+    solves for the best w, b directly, with no steps (float64, CPU)."""
+    # (N, 2): row i is [x_i, 1], so A @ [w, b] is the column of w * x_i + b
     A = torch.cat([X, torch.ones_like(X)], dim=1).cpu().double()
     # (2, 1): [w, b]
     solution = torch.linalg.lstsq(A, y.cpu().double()).solution
@@ -118,6 +128,16 @@ def best_loss(X: torch.Tensor, y: torch.Tensor) -> float:
 
 
 # --8<-- [end:full-loss]
+
+
+# --8<-- [start:moves]
+def count_moves(values: list[float]) -> int:
+    """How many steps changed a parameter: every recorded value against the
+    one before it, starting from the start, so each step is counted once."""
+    return sum(after != before for before, after in pairwise(values))
+
+
+# --8<-- [end:moves]
 
 
 def main() -> None:
@@ -138,9 +158,6 @@ def main() -> None:
     lr = 0.1
     num_epochs = 30
     batch_sizes = {"full batch": len(X), "mini-batch": 10, "stochastic": 1}
-    generator = torch.Generator().manual_seed(0)
-    # warm-up: not timed, see below
-    train(X, y, len(X), lr, num_epochs=1, generator=generator)
     runs = {}
     for name, batch_size in batch_sizes.items():
         # the same shuffles for every run
@@ -155,74 +172,101 @@ def main() -> None:
     for name, history in runs.items():
         print(
             f"{name:<11} {batch_sizes[name]:>4} {history.steps_per_epoch:>12} "
-            f"{len(history.w):>6} {losses[name][-1].item():>11.4f}"
+            f"{history.num_steps:>6} {losses[name][-1].item():>11.4f}"
         )
     print(f"best possible loss (least squares): {best_loss(X, y):.4f}")
     # --8<-- [end:run]
 
     # --8<-- [start:every-parameter]
     sgd = runs["stochastic"]
-    for step in range(3):
-        print(
-            f"after SGD step {step + 1}: "
-            f"w = {sgd.w[step]:+.4f}, b = {sgd.b[step]:+.4f}"
-        )
-    w_moves = sum(
-        after != before for before, after in zip(sgd.w, sgd.w[1:], strict=False)
-    )
-    b_moves = sum(
-        after != before for before, after in zip(sgd.b, sgd.b[1:], strict=False)
-    )
+    for step in range(4):  # step 0 is the start, step s is after s updates
+        w, b = sgd.w[step], sgd.b[step]
+        print(f"SGD, step {step}: w = {w:+.4f}, b = {b:+.4f}")
     print(
-        f"of {len(sgd.w) - 1} later steps, "
-        f"w changed on {w_moves} and b on {b_moves}"
+        f"of {sgd.num_steps} steps, w changed on {count_moves(sgd.w)} "
+        f"and b on {count_moves(sgd.b)}"
     )
     # --8<-- [end:every-parameter]
 
     # --8<-- [start:plot-curves]
     fig, (ax_step, ax_epoch) = plt.subplots(1, 2, figsize=(10, 4))
     for name, history in runs.items():
-        steps = torch.arange(1, len(history.w) + 1)
+        steps = torch.arange(history.num_steps + 1)  # 0 = the start
         ax_step.plot(steps, losses[name], label=name, lw=1)
-        epoch_ends = losses[name][
-            history.steps_per_epoch - 1 :: history.steps_per_epoch
-        ]
+        # the loss after 0, 1, 2, ... epochs
+        epoch_ends = losses[name][:: history.steps_per_epoch]
         ax_epoch.plot(
-            torch.arange(1, num_epochs + 1), epoch_ends, marker=".", label=name
+            torch.arange(num_epochs + 1), epoch_ends, marker=".", label=name
         )
-    ax_step.set_xscale("log")
+    # linear from 0 to 1, logarithmic beyond: step 0 stays on the axis
+    ax_step.set_xscale("symlog", linthresh=1)
     ax_step.set_title("Loss per update")
-    ax_step.set_xlabel("step (log scale)")
+    ax_step.set_xlabel("step (0 = start; log scale beyond 1)")
     ax_epoch.set_title("Loss per epoch")
-    ax_epoch.set_xlabel("epoch")
+    ax_epoch.set_xlabel("epoch (0 = start)")
     for ax in (ax_step, ax_epoch):
         ax.set_yscale("log")
         ax.set_ylabel("loss on all points (log scale)")
         ax.legend()
     fig.tight_layout()
     fig.set_label(
-        "Left: loss against the number of updates; the three curves fall at "
-        "a similar rate per update, the stochastic one jittering. Right: loss "
-        "at the end of each epoch; stochastic and mini-batch reach the floor "
-        "within the first epochs, full batch takes many more."
+        "Left: loss against the number of updates; all three runs start from "
+        "the same loss at step 0 and fall steeply over the first ten to "
+        "twenty updates, the stochastic one after a smaller first drop and an "
+        "almost flat second step; then full batch settles smoothly while "
+        "stochastic keeps jittering. Right: loss after each epoch, from the "
+        "start; stochastic and mini-batch are near the floor after the first "
+        "epoch, full batch takes many more."
     )
     plt.show()
     # --8<-- [end:plot-curves]
 
+    # --8<-- [start:agreement]
+    # Each example's own gradient at the start, w = 0 and b = 0: the formulas
+    # for the batch gradients with B = 1, for all N examples at once.
+    y_hat = 0.0 * X + 0.0  # (N, 1): the predictions of w = 0, b = 0
+    errors = y_hat - y  # (N, 1)
+    grad_w = 2 * errors * X  # (N, 1): one dL/dw per example
+    grad_b = 2 * errors  # (N, 1): one dL/db per example
+    for name, grads in (("w", grad_w), ("b", grad_b)):
+        full = grads.mean()  # the full-batch gradient is their average
+        opposite = (grads.sign() != full.sign()).sum().item()
+        print(
+            f"dL/d{name}: full batch {full.item():+.3f}; "
+            f"{opposite} of {len(grads)} examples have the opposite sign"
+        )
+    # --8<-- [end:agreement]
+
     # --8<-- [start:plot-time]
+    # Median time of one step: each epoch's time (its shuffle included) over
+    # its number of steps, median over the 30 epochs of the run.
+    step_seconds = {
+        name: statistics.median(history.epoch_seconds) / history.steps_per_epoch
+        for name, history in runs.items()
+    }
+    for name, seconds in step_seconds.items():
+        print(f"{name:<11} median time per step: {seconds * 1e6:.0f} µs")
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, history in runs.items():
-        ax.plot(history.seconds, losses[name], label=name, lw=1)
+        # from step 1: time 0 has no place on a log axis
+        steps = torch.arange(1, history.num_steps + 1)
+        milliseconds = steps * step_seconds[name] * 1000
+        ax.plot(milliseconds, losses[name][1:], label=name, lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title("Loss per second of compute (this machine, this run)")
-    ax.set_xlabel("time since the run started (s, log scale)")
+    ax.set_title("Loss against compute time (estimated on this machine)")
+    ax.set_xlabel("steps times median time per step (ms, log scale)")
     ax.set_ylabel("loss on all points (log scale)")
     ax.legend()
+    fig.tight_layout()
     fig.set_label(
-        "Loss against measured wall-clock time for the three runs, both axes "
-        "logarithmic; the exact positions of the curves depend on the machine "
-        "that built this page."
+        "Loss against estimated compute time, both axes logarithmic: each "
+        "curve is its per-update curve from the left of the previous figure, "
+        "with the step count multiplied by that method's median time per step "
+        "measured on the machine that built this page. The steps cost about "
+        "the same, so all three reach the floor within a similar short time; "
+        "afterwards the stochastic curve keeps jumping while the other two "
+        "stay close to the floor."
     )
     plt.show()
     # --8<-- [end:plot-time]
@@ -240,13 +284,10 @@ def main() -> None:
             num_epochs=num_epochs,
             generator=generator,
         )
-        last_epochs = full_losses(history, X, y)[-300:]  # the last three epochs
-        excess = last_epochs - floor
-        ax.plot(
-            torch.arange(len(history.w) - 300, len(history.w)),
-            excess,
-            label=f"lr = {sgd_lr}",
-        )
+        # the last three epochs: steps 2701 to 3000
+        steps = torch.arange(history.num_steps + 1)[-300:]
+        excess = full_losses(history, X, y)[-300:] - floor
+        ax.plot(steps, excess, label=f"lr = {sgd_lr}")
         print(
             f"SGD, lr = {sgd_lr}: last 3 epochs, "
             f"loss above the best by {excess.mean().item():.4f} on average, "

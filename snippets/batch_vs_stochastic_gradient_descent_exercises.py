@@ -7,6 +7,7 @@ import torch
 from batch_vs_stochastic_gradient_descent import (
     History,
     best_loss,
+    count_moves,
     full_losses,
     make_batches,
     make_data,
@@ -58,12 +59,13 @@ def train_sgd_decaying(
     w = torch.zeros((), device=X.device, requires_grad=True)
     b = torch.zeros((), device=X.device, requires_grad=True)
     optimizer = torch.optim.SGD([w, b], lr=lr)
-    history = History(steps_per_epoch=len(X))
+    # the start is entry 0, as in train
+    history = History(w=[w.item()], b=[b.item()], steps_per_epoch=len(X))
     for _ in range(num_epochs):
         for batch in make_batches(len(X), 1, generator):
             for group in optimizer.param_groups:
-                # the rate for this step
-                group["lr"] = lr / (1 + len(history.w) / decay)
+                # the rate for this step: t = steps taken so far
+                group["lr"] = lr / (1 + history.num_steps / decay)
             optimizer.zero_grad()  # zero the gradients
             y_hat = w * X[batch.to(X.device)] + b  # forward
             loss = mse(y_hat, y[batch.to(X.device)])  # loss
@@ -96,17 +98,12 @@ def main() -> None:
     )
     print(
         f"{history.steps_per_epoch} steps per epoch, "
-        f"{len(history.w)} steps in {num_epochs} epochs"
+        f"{history.num_steps} steps in {num_epochs} epochs"
     )
-    w_moves = sum(
-        after != before
-        for before, after in zip([0.0, *history.w], history.w, strict=False)
+    print(
+        f"w changed on {count_moves(history.w)} of {history.num_steps} "
+        f"steps, b on {count_moves(history.b)}"
     )
-    b_moves = sum(
-        after != before
-        for before, after in zip([0.0, *history.b], history.b, strict=False)
-    )
-    print(f"w changed on {w_moves} of {len(history.w)} steps, b on {b_moves}")
     # --8<-- [end:ex1-run]
 
     # --8<-- [start:ex2-run]
@@ -116,13 +113,15 @@ def main() -> None:
     assert w_full.grad is not None
     print(f"full batch: dL/dw = {w_full.grad.item():+.3f}")
     generator = torch.Generator().manual_seed(0)
+    num_batches = 2000
     for batch_size in (1, 4, 16, 64):
-        grads = batch_gradients(
-            X, y, batch_size, num_batches=2000, generator=generator
-        )
+        grads = batch_gradients(X, y, batch_size, num_batches, generator)
         mean, spread = grads.mean().item(), grads.std().item()
+        # how far the mean of num_batches random draws typically strays
+        standard_error = spread / num_batches**0.5
         print(
-            f"B = {batch_size:>2}: mean {mean:+.3f}, spread (std) {spread:.3f}"
+            f"B = {batch_size:>2}: mean {mean:+.3f} "
+            f"(standard error {standard_error:.3f}), spread (std) {spread:.3f}"
         )
     # --8<-- [end:ex2-run]
 
