@@ -111,7 +111,7 @@ def descend(
     """Full-batch gradient descent with lesson 1.2's hand-derived gradients.
 
     Returns the path, a (num_steps + 1, 2) tensor of the (w, b) visited, and the
-    losses.
+    loss at each of those points (num_steps + 1 numbers).
     """
     w = torch.tensor(w0, device=X.device)
     b = torch.tensor(b0, device=X.device)
@@ -126,6 +126,7 @@ def descend(
         b = b - lr * grad_b
         path.append(torch.stack([w, b]))
         losses.append(loss.item())
+    losses.append(mse(w * X + b, y).item())  # the loss at the last point
     return torch.stack(path).cpu(), losses
 
 
@@ -139,9 +140,10 @@ def draw_contours(
     b_values: torch.Tensor,
     L: torch.Tensor,
     title: str,
+    names: tuple[str, str] = ("w", "b"),
 ) -> Any:
-    """Contour lines of the loss L over (w, b), spaced evenly on a log scale;
-    returns the lines."""
+    """Contour lines of the loss L over (w, b), spaced evenly on a log scale,
+    with the parameters' names on the axes; returns the lines."""
     L = L.cpu()
     low, high = L.min().log10().item(), L.max().log10().item()
     # dense near the bottom, sparse up the walls
@@ -150,22 +152,36 @@ def draw_contours(
         w_values.cpu(), b_values.cpu(), L, levels=levels, cmap="viridis"
     )
     ax.set_title(title)
-    ax.set_xlabel("weight w")
-    ax.set_ylabel("bias b")
+    ax.set_xlabel(f"weight {names[0]}")
+    ax.set_ylabel(f"bias {names[1]}")
+    # one unit is as long across as up, so right angles look right
+    ax.set_aspect("equal")
     return lines
 
 
-def draw_path(ax: Axes, path: torch.Tensor, color: str, label: str) -> None:
-    """Draw a gradient descent path: a dot at each (w, b), joined in order."""
+def draw_path(
+    ax: Axes, path: torch.Tensor, color: str, label: str, zorder: float = 2
+) -> None:
+    """Draw a gradient descent path: a dot at each (w, b), joined in order.
+    Paths with a higher zorder are drawn on top."""
     ax.plot(
-        path[:, 0], path[:, 1], "o-", color=color, ms=3, lw=1.2, label=label
+        path[:, 0],
+        path[:, 1],
+        "o-",
+        color=color,
+        ms=3,
+        lw=1.2,
+        label=label,
+        zorder=zorder,
     )
 
 
-def mark_minimum(ax: Axes, theta_star: torch.Tensor) -> None:
+def mark_minimum(
+    ax: Axes, theta_star: torch.Tensor, label: str = "minimum"
+) -> None:
     """A red star at the bottom of the bowl."""
     w_star, b_star = theta_star.tolist()
-    ax.plot(w_star, b_star, "r*", ms=14, label="minimum")
+    ax.plot(w_star, b_star, "r*", ms=14, label=label, zorder=5)
 
 
 # --8<-- [end:plot-helpers]
@@ -204,13 +220,21 @@ def main() -> None:
         ax_contour, w_values, b_values, L, "Contours of the loss"
     )
     fig.colorbar(lines, ax=ax_contour, label="MSE loss")
-    mark_minimum(ax_contour, theta_grid)
+    mark_minimum(ax_contour, theta_grid, "lowest grid point")
     ax_contour.legend(loc="upper right")
     # matplotlib's 3-D axes are untyped
     ax_3d: Any = fig.add_subplot(1, 2, 2, projection="3d")
     Wg, Bg = torch.meshgrid(w_values.cpu(), b_values.cpu(), indexing="xy")
+    # every 6th grid line (21 of 121) is smooth enough and keeps the file small
     ax_3d.plot_surface(
-        Wg, Bg, L.cpu(), rcount=24, ccount=24, cmap="viridis", lw=0, alpha=0.9
+        Wg[::6, ::6],
+        Bg[::6, ::6],
+        L.cpu()[::6, ::6],
+        rcount=21,
+        ccount=21,
+        cmap="viridis",
+        lw=0,
+        alpha=0.9,
     )
     ax_3d.plot(
         [w_values[col].item()],
@@ -226,9 +250,9 @@ def main() -> None:
     ax_3d.set_zlabel("MSE loss")
     ax_3d.view_init(elev=30, azim=-60)
     fig.set_label(
-        "Left: nested oval contour lines of the loss around a red star that "
-        "marks the minimum. Right: the same loss drawn as a smooth bowl-shaped "
-        "surface over the (w, b) plane."
+        "Left: nested, almost circular oval contour lines of the loss around "
+        "a red star that marks the lowest grid point. Right: the same loss "
+        "drawn as a smooth bowl-shaped surface over the (w, b) plane."
     )
     plt.show()
     # --8<-- [end:plot-landscape]
@@ -269,7 +293,7 @@ def main() -> None:
     )
     draw_path(ax, path, "C3", "gradient descent path")
     mark_minimum(ax, theta_star)
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower left")
     fig.set_label(
         "Contour lines of the loss with a chain of dots starting at the upper "
         "left: the steps are long at first, then shorten as the path curves "
@@ -301,30 +325,38 @@ def main() -> None:
     # --8<-- [end:eigenvalues]
 
     # --8<-- [start:three-rates]
-    rates = {0.05: "C0", 0.3: "C2", 0.75: "C3"}
-    fig, (ax_paths, ax_losses) = plt.subplots(1, 2, figsize=(10, 4))
-    draw_contours(
-        ax_paths, w_values, b_values, L, "Three learning rates, 12 steps each"
+    # learning rate: (color, zorder). All three paths set off along the same
+    # line, so each is drawn on top of the one with the next longer strides.
+    rates = {0.05: ("C0", 3), 0.3: ("C2", 4), 0.75: ("C3", 2)}
+    # a wider window, so that the diverging path stays in view
+    w_wide = torch.linspace(-5, 9, 141, device=device)
+    b_wide = torch.linspace(-3, 5, 81, device=device)
+    L_wide = loss_grid(X, y, w_wide, b_wide)
+    fig, (ax_paths, ax_losses) = plt.subplots(
+        1, 2, figsize=(10, 4), width_ratios=(3, 2)
     )
-    for lr, color in rates.items():
+    draw_contours(
+        ax_paths, w_wide, b_wide, L_wide, "Three learning rates, 12 steps each"
+    )
+    for lr, (color, zorder) in rates.items():
         path, losses = descend(X, y, w0, b0, lr, num_steps=12)
-        draw_path(ax_paths, path, color, f"lr = {lr}")
+        draw_path(ax_paths, path, color, f"lr = {lr}", zorder)
         ax_losses.plot(losses, "o-", color=color, ms=3, label=f"lr = {lr}")
         print(f"lr = {lr}: loss after 12 steps {losses[-1]:.4f}")
     mark_minimum(ax_paths, theta_star)
-    ax_paths.set_xlim(w_values[0].item(), w_values[-1].item())
-    ax_paths.set_ylim(b_values[0].item(), b_values[-1].item())
     ax_paths.legend(loc="lower left", fontsize=8)
     ax_losses.set_yscale("log")
-    ax_losses.set_title("Loss at each step")
-    ax_losses.set_xlabel("step")
+    ax_losses.set_title("Loss along each path")
+    ax_losses.set_xlabel("steps taken")
+    ax_losses.set_xticks(range(0, 13, 2))
     ax_losses.set_ylabel("MSE loss (log scale)")
     ax_losses.legend()
     fig.set_label(
         "Left: three paths from the same start on the loss contours. The "
         "smallest rate creeps a short way, the middle one runs straight to "
-        "the minimum, the largest bounces from side to side ever further out. "
-        "Right: their losses, falling slowly, falling fast, and rising."
+        "the minimum, the largest bounces from left to right and back, "
+        "further out each time. Right: their losses, falling slowly, falling "
+        "fast, and rising."
     )
     plt.show()
     # --8<-- [end:three-rates]
@@ -346,15 +378,16 @@ def main() -> None:
     # --8<-- [start:zig-zag]
     fig, (ax_raw, ax_std) = plt.subplots(1, 2, figsize=(10, 4))
     runs = (
-        # (axes, inputs, lr, start (w, b), w from/to, b from/to, name)
+        # (axes, inputs, lr, start, w from/to, b from/to, name, parameters)
         (
             ax_raw,
             X_wide,
             0.028,
             (-0.5, 8.0),
-            (-1.0, 5.0),
-            (-6.0, 10.0),
+            (-3.5, 8.5),
+            (-3.0, 9.0),
             "raw x",
+            ("w", "b"),
         ),
         (
             ax_std,
@@ -364,34 +397,33 @@ def main() -> None:
             (-4.0, 16.0),
             (-4.0, 16.0),
             "standardized x",
+            ("w'", "b'"),  # the standardized problem's own parameters
         ),
     )
-    for ax, inputs, lr, (w0, b0), (w_from, w_to), (b_from, b_to), name in runs:
-        w_grid = torch.linspace(w_from, w_to, 121, device=device)
-        b_grid = torch.linspace(b_from, b_to, 121, device=device)
+    for ax, inputs, lr, start, w_range, b_range, name, names in runs:
+        w_grid = torch.linspace(*w_range, 121, device=device)
+        b_grid = torch.linspace(*b_range, 121, device=device)
         L_grid = loss_grid(inputs, y_wide, w_grid, b_grid)
         draw_contours(
-            ax, w_grid, b_grid, L_grid, f"{name}: lr = {lr}, 40 steps"
+            ax, w_grid, b_grid, L_grid, f"{name}: lr = {lr}, 40 steps", names
         )
-        path, _ = descend(inputs, y_wide, w0, b0, lr, num_steps=40)
+        path, _ = descend(inputs, y_wide, *start, lr, num_steps=40)
         draw_path(ax, path, "C3", "gradient descent path")
         target = minimum(inputs, y_wide).cpu()
         mark_minimum(ax, target)
         ax.legend(loc="lower right", fontsize=8)
-        start, end = (
-            (path[0] - target).norm().item(),
-            (path[-1] - target).norm().item(),
-        )
+        distance_start = (path[0] - target).norm().item()
+        distance_end = (path[-1] - target).norm().item()
         print(
             f"{name:<15} distance to the minimum: "
-            f"{start:.4f} at the start, {end:.4f} after 40"
+            f"{distance_start:.4f} at the start, {distance_end:.4f} after 40"
         )
-    ax_std.set_aspect("equal")
     fig.set_label(
-        "Left: with raw inputs the contours are long, thin, tilted ellipses "
-        "and the path zig-zags across the narrow valley while creeping along "
-        "it. Right: with standardized inputs the contours are circles and the "
-        "path runs straight to the minimum."
+        "Left: with raw inputs the contours are long, thin, slightly tilted "
+        "ellipses and the path zig-zags across the narrow valley while "
+        "creeping along it. Right: with standardized inputs, on axes for the "
+        "new parameters, the contours are circles and the path runs straight "
+        "to the minimum."
     )
     plt.show()
     # --8<-- [end:zig-zag]

@@ -107,25 +107,36 @@ def main() -> None:
         "factor (high - low) / (high + low) = "
         f"{(high - low) / (high + low):.4f}"
     )
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(lrs.cpu(), factors.cpu())
-    ax.axhline(1, color="k", ls="--", lw=1, label="factor 1: no progress")
-    ax.axvline(2 / high, color="C3", ls=":", label="2 / largest eigenvalue")
-    ax.plot(
-        lrs[best].item(),
-        factors[best].item(),
-        "r*",
-        ms=12,
-        label="best learning rate",
-    )
-    ax.set_title("How much one step shrinks the distance (x in [0, 10))")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("shrink factor per step")
-    ax.legend()
+    # a close-up around the best rate and the limit, with finer steps
+    lrs_zoom = torch.linspace(0.0296, 0.0304, 161, device=device)  # (161,)
+    fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, lr_grid, title in (
+        (ax_all, lrs, "All learning rates (x in [0, 10))"),
+        (ax_zoom, lrs_zoom, "Close-up near the limit"),
+    ):
+        ax.plot(lr_grid.cpu(), shrink_factor(H_wide, lr_grid).cpu())
+        ax.axhline(1, color="k", ls="--", lw=1, label="factor 1: no progress")
+        ax.axvline(2 / high, color="C3", ls=":", label="2 / largest eigenvalue")
+        ax.plot(
+            lrs[best].item(),
+            factors[best].item(),
+            "r*",
+            ms=12,
+            label="best learning rate",
+        )
+        # the interesting part lies between 0.98 and 1
+        ax.set_ylim(0.975, 1.01)
+        ax.set_title(title)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("shrink factor per step")
+    ax_zoom.set_xticks([0.0296, 0.0298, 0.0300, 0.0302, 0.0304])
+    ax_all.legend(loc="lower left")
     fig.set_label(
-        "The shrink factor falls in a straight line from 1 as the learning "
-        "rate grows, reaches a minimum just below 1, then rises steeply and "
-        "crosses 1 at two over the largest eigenvalue."
+        "Left: the shrink factor falls slowly in a straight line from 1 as "
+        "the learning rate grows, reaches its lowest value just below 1, then "
+        "shoots up past 1 at two over the largest eigenvalue. Right: a "
+        "close-up showing the best learning rate just to the left of that "
+        "limit."
     )
     plt.show()
     # --8<-- [end:ex2-run]

@@ -11,6 +11,8 @@ from helpers import get_device, seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "docs" / "module-1" / "visualizing-the-loss-landscape.md"
+SNIPPET = ROOT / "snippets" / "visualizing_the_loss_landscape.py"
+EXERCISES = ROOT / "snippets" / "visualizing_the_loss_landscape_exercises.py"
 START = (-0.5, 3.5)  # the start of the lesson's paths on lesson 1.2's data
 
 
@@ -43,6 +45,17 @@ def test_grid_minimum_and_size() -> None:
     row, col = divmod(int(L.argmin().item()), L.shape[1])
     text = page()
     assert f"$w = {w_values[col].item():.2f}$, $b = {b_values[row].item():.2f}$" in text
+    # "The grid points are 0.05 apart, and this is the one closest to" lesson 1.2's (w*, b*)
+    assert (
+        f"{(w_values[1] - w_values[0]).item():.2f}"
+        == f"{(b_values[1] - b_values[0]).item():.2f}"
+        == "0.05"
+    )
+    assert "The grid points are 0.05 apart" in text
+    w_star, b_star = lesson.minimum(X, y).tolist()
+    assert f"lesson 1.2's loop found, $w = {w_star:.2f}$ and $b = {b_star:.2f}$" in text
+    assert (w_values - w_star).abs().argmin().item() == col
+    assert (b_values - b_star).abs().argmin().item() == row
     assert f"{121 * 121:,}" in text
     assert "$121^2 = 14{,}641$" in text
     assert 121 * 121 * 100 == 1_464_100  # "about 1.5 million squared errors"
@@ -91,10 +104,23 @@ def test_input_averages_stated_in_the_prose() -> None:
     assert f"$\\overline{{x}} = {X_wide.mean().item():.1f}$ couples" in text
 
 
+def test_surface_uses_every_sixth_grid_line() -> None:
+    source = SNIPPET.read_text(encoding="utf-8")
+    assert source.count("[::6, ::6]") == 3
+    assert len(range(0, 121, 6)) == 21
+    assert "every sixth grid line" in page()
+
+
 def test_path_reaches_the_minimum() -> None:
     X, y = lesson_data()
     path, losses = lesson.descend(X, y, *START, lr=0.1, num_steps=30)
     assert path.shape == (31, 2)
+    # losses[k] is the loss after k steps, one per point of the path
+    assert len(losses) == 31
+    for k in (0, 17, 30):
+        assert math.isclose(
+            losses[k], lesson.mse(path[k, 0] * X.cpu() + path[k, 1], y.cpu()).item(), rel_tol=1e-5
+        )
     assert (path[-1] - lesson.minimum(X, y).cpu()).norm().item() < 0.01
     assert all(later < earlier for earlier, later in itertools.pairwise(losses))
 
@@ -129,6 +155,11 @@ def test_crawl_converge_diverge() -> None:
     assert bad[-1] > bad[0]
     assert 0.3 < 2 / high < 0.75  # 0.75 is over the limit, 0.3 comfortably inside
     assert 1 - 0.75 * high < -1 < 1 - 0.75 * low  # steep direction diverges, flat one settles
+    text = page()
+    assert len(crawl) == 13  # the loss after 0, 1, ..., 12 steps
+    assert f"its loss has fallen from {crawl[0]:.2f} to {crawl[-1]:.2f}" in text
+    assert f"the loss grows, to {bad[-1]:.2f} after 12 steps" in text
+    assert f"$1 - 0.75 \\times {high:.2f}$ is below $-1$" in text
 
 
 def test_feature_scale_and_condition_number() -> None:
@@ -147,6 +178,10 @@ def test_feature_scale_and_condition_number() -> None:
     assert f"{1 - 0.028 * high:.2f}" == "-0.86"
     assert f"{1 - 0.028 * low:.2f}" == "0.99"
     assert 2 / high > 0.028  # "just under its limit"
+    # The flat direction's factor is more than 1 - 2 / kappa for every stable rate.
+    for lr in (0.028, 0.0299, 0.999 * 2 / high):
+        assert 1 - lr * low > 1 - 2 / kappa
+    assert "which is more than $1 - 2 / \\kappa$" in text
 
 
 def test_zig_zag_versus_straight_path() -> None:
@@ -189,6 +224,9 @@ def test_exercise_2_best_learning_rate() -> None:
     steps = math.ceil(math.log(1000) / -math.log(rho))
     text = page()
     assert f"$\\eta_{{\\text{{best}}}} = {lr_best:.4f}$" in text
+    assert f"$2 / \\lambda_{{\\max}} = {2 / high:.4f}$" in text
+    assert "set_ylim(0.975, 1.01)" in EXERCISES.read_text(encoding="utf-8")
+    assert "factors between 0.975 and 1.01" in text
     assert f"$\\rho_{{\\text{{best}}}} = {rho:.3f}$" in text
     assert f"about {100 * (1 - rho):.1f}% of the" in text
     assert f"takes {steps} steps" in text
