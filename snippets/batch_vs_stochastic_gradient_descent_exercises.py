@@ -10,11 +10,10 @@ from batch_vs_stochastic_gradient_descent import (
     count_moves,
     full_losses,
     make_batches,
-    make_data,
-    mse,
     train,
 )
 from helpers import get_device, seed_everything
+from linear_regression import make_data, mse
 
 
 # --8<-- [start:ex2]

@@ -13,11 +13,14 @@ from helpers import get_device, seed_everything
 
 # --8<-- [start:make-data]
 def make_data(
-    num_points: int, device: torch.device
+    num_points: int,
+    device: torch.device,
+    x_low: float = -2.0,
+    x_high: float = 2.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw points around the line y = 2x + 1, with Gaussian noise of standard
-    deviation 0.5."""
-    X = torch.rand(num_points, 1) * 4 - 2  # (N, 1), uniform on [-2, 2)
+    """Draw points around the line y = 2x + 1: x uniform on [x_low, x_high),
+    plus Gaussian noise of standard deviation 0.5."""
+    X = x_low + (x_high - x_low) * torch.rand(num_points, 1)  # (N, 1)
     noise = 0.5 * torch.randn(num_points, 1)  # (N, 1)
     y = 2 * X + 1 + noise  # (N, 1)
     # Drawn on the CPU, then moved: the same seed gives the same points on

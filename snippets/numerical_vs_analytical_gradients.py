@@ -12,25 +12,7 @@ import torch
 # --8<-- [end:imports]
 # isort: split
 from helpers import get_device, seed_everything
-
-
-# --8<-- [start:make-data]
-def make_data(
-    num_points: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points around the line y = 2x + 1 with Gaussian noise (std 0.5), as in
-    lesson 1.2."""
-    X = torch.rand(num_points, 1) * 4 - 2  # (N, 1), uniform on [-2, 2)
-    y = 2 * X + 1 + 0.5 * torch.randn(num_points, 1)  # (N, 1)
-    return X.to(device), y.to(device)
-
-
-def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error: the average of the squared differences."""
-    return ((y_hat - y) ** 2).mean()
-
-
-# --8<-- [end:make-data]
+from linear_regression import make_data, mse
 
 
 # --8<-- [start:analytical]

@@ -5,10 +5,10 @@ import torch
 
 # isort: split
 from helpers import get_device, seed_everything
+from linear_regression import make_data
 from numerical_vs_analytical_gradients import (
     gradient_check,
     gradients_by_hand,
-    make_data,
     make_loss,
     numerical_gradient,
 )

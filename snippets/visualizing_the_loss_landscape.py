@@ -11,30 +11,7 @@ from matplotlib.axes import Axes
 # --8<-- [end:imports]
 # isort: split
 from helpers import get_device, seed_everything
-
-
-# --8<-- [start:make-data]
-def make_data(
-    num_points: int,
-    device: torch.device,
-    x_low: float = -2.0,
-    x_high: float = 2.0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points around the line y = 2x + 1, noise std 0.5, x uniform on
-    [x_low, x_high)."""
-    X = x_low + (x_high - x_low) * torch.rand(num_points, 1)  # (N, 1)
-    noise = 0.5 * torch.randn(num_points, 1)  # (N, 1)
-    y = 2 * X + 1 + noise  # (N, 1)
-    # drawn on the CPU: the same points on every device
-    return X.to(device), y.to(device)
-
-
-def mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error: the average of the squared differences."""
-    return ((y_hat - y) ** 2).mean()
-
-
-# --8<-- [end:make-data]
+from linear_regression import make_data, mse
 
 
 # --8<-- [start:loss-grid]

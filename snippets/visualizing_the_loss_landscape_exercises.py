@@ -5,12 +5,11 @@ import torch
 
 # isort: split
 from helpers import get_device, seed_everything
+from linear_regression import make_data, mse
 from visualizing_the_loss_landscape import (
     descend,
     hessian,
-    make_data,
     minimum,
-    mse,
 )
 
 

@@ -6,6 +6,7 @@ import batch_vs_stochastic_gradient_descent as lesson
 import batch_vs_stochastic_gradient_descent_exercises as exercises
 import torch
 from helpers import get_device, seed_everything
+from linear_regression import make_data, mse
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "docs" / "module-1" / "batch-vs-stochastic-gradient-descent.md"
@@ -20,7 +21,7 @@ def page() -> str:
 
 def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:
     seed_everything(0)
-    return lesson.make_data(num_points=100, device=get_device())
+    return make_data(num_points=100, device=get_device())
 
 
 def run(X: torch.Tensor, y: torch.Tensor, batch_size: int, lr: float = LR) -> lesson.History:
@@ -111,7 +112,7 @@ def test_single_examples_agreement() -> None:
     for i in range(len(X)):
         w = torch.zeros((), requires_grad=True, device=X.device)
         b = torch.zeros((), requires_grad=True, device=X.device)
-        lesson.mse(w * X[i] + b, y[i]).backward()
+        mse(w * X[i] + b, y[i]).backward()
         assert w.grad is not None
         assert b.grad is not None
         grad_w.append(w.grad.item())
@@ -173,7 +174,7 @@ def test_exercise_1_counting() -> None:
 def test_exercise_2_gradient_noise() -> None:
     X, y = lesson_data()
     w = torch.zeros((), requires_grad=True, device=X.device)
-    lesson.mse(w * X + 0.0, y).backward()
+    mse(w * X + 0.0, y).backward()
     assert w.grad is not None
     full = w.grad.item()
     generator = torch.Generator().manual_seed(0)

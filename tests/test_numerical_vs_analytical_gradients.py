@@ -8,6 +8,7 @@ import numerical_vs_analytical_gradients as lesson
 import numerical_vs_analytical_gradients_exercises as exercises
 import torch
 from helpers import get_device, seed_everything
+from linear_regression import make_data, mse
 
 LESSON = (
     Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ def sci(x: float, digits: int = 1) -> str:
 
 def lesson_setup() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     seed_everything(0)
-    X, y = lesson.make_data(num_points=100, device=get_device())
+    X, y = make_data(num_points=100, device=get_device())
     theta = torch.tensor([0.5, -0.3], dtype=torch.float64)
     return X.cpu().double(), y.cpu().double(), theta
 
@@ -151,7 +152,7 @@ def test_gradcheck_passes_the_line_and_catches_the_wrong_backward() -> None:
     b = torch.tensor(-0.3, dtype=torch.float64, requires_grad=True)
 
     def line_loss(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return lesson.mse(w * X + b, y)
+        return mse(w * X + b, y)
 
     assert torch.autograd.gradcheck(line_loss, (w, b))
     seed_everything(0)
@@ -167,7 +168,7 @@ def test_gradcheck_fails_a_correct_gradient_in_float32_and_warns() -> None:
     b = torch.tensor(-0.3, requires_grad=True)
 
     def line_loss32(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return lesson.mse(w * X32 + b, y32)
+        return mse(w * X32 + b, y32)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -210,7 +211,7 @@ def test_exercise_2_three_inputs() -> None:
 
 def test_exercise_3_float32_check_is_noise() -> None:
     seed_everything(0)
-    X, y = lesson.make_data(num_points=100, device=get_device())
+    X, y = make_data(num_points=100, device=get_device())
     theta = torch.tensor([0.5, -0.3], dtype=torch.float64)
     rows = exercises.float32_versus_float64(X, y, theta, [1e-6, 1e-3, 1e-2])
     h, error32, error64 = rows[0]

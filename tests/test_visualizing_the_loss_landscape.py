@@ -8,6 +8,7 @@ import torch
 import visualizing_the_loss_landscape as lesson
 import visualizing_the_loss_landscape_exercises as exercises
 from helpers import get_device, seed_everything
+from linear_regression import make_data, mse
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "docs" / "module-1" / "visualizing-the-loss-landscape.md"
@@ -23,13 +24,13 @@ def page() -> str:
 
 def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:
     seed_everything(0)
-    return lesson.make_data(num_points=100, device=get_device())
+    return make_data(num_points=100, device=get_device())
 
 
 def wide_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """x in [0, 10), y, and the standardized x, as in the lesson's wide-data section."""
     seed_everything(0)
-    X, y = lesson.make_data(num_points=100, device=get_device(), x_low=0.0, x_high=10.0)
+    X, y = make_data(num_points=100, device=get_device(), x_low=0.0, x_high=10.0)
     return X, y, (X - X.mean()) / X.std(correction=0)
 
 
@@ -67,7 +68,7 @@ def test_loss_grid_matches_mse_pointwise() -> None:
     w_values, b_values = grid(X.device)
     L = lesson.loss_grid(X, y, w_values, b_values)
     for row, col in ((0, 0), (60, 17), (120, 120)):
-        expected = lesson.mse(w_values[col] * X + b_values[row], y)
+        expected = mse(w_values[col] * X + b_values[row], y)
         assert torch.isclose(L[row, col], expected, rtol=1e-5)
 
 
@@ -76,7 +77,7 @@ def test_hessian_formula_matches_autograd_and_the_surface_is_quadratic() -> None
     H = lesson.hessian(X)
     theta_star = lesson.minimum(X, y)
     H_autograd = torch.autograd.functional.hessian(
-        lambda theta: lesson.mse(theta[0] * X + theta[1], y), theta_star
+        lambda theta: mse(theta[0] * X + theta[1], y), theta_star
     )
     assert torch.allclose(H, H_autograd, atol=1e-5)
     w_values, b_values = grid(X.device)
@@ -119,7 +120,7 @@ def test_path_reaches_the_minimum() -> None:
     assert len(losses) == 31
     for k in (0, 17, 30):
         assert math.isclose(
-            losses[k], lesson.mse(path[k, 0] * X.cpu() + path[k, 1], y.cpu()).item(), rel_tol=1e-5
+            losses[k], mse(path[k, 0] * X.cpu() + path[k, 1], y.cpu()).item(), rel_tol=1e-5
         )
     assert (path[-1] - lesson.minimum(X, y).cpu()).norm().item() < 0.01
     assert all(later < earlier for earlier, later in itertools.pairwise(losses))
@@ -145,7 +146,7 @@ def test_threshold_is_two_over_the_largest_eigenvalue() -> None:
 def test_crawl_converge_diverge() -> None:
     X, y = lesson_data()
     low, high = torch.linalg.eigvalsh(lesson.hessian(X)).tolist()
-    floor = lesson.mse(lesson.minimum(X, y)[0] * X + lesson.minimum(X, y)[1], y).item()
+    floor = mse(lesson.minimum(X, y)[0] * X + lesson.minimum(X, y)[1], y).item()
     _, crawl = lesson.descend(X, y, *START, lr=0.05, num_steps=12)
     _, good = lesson.descend(X, y, *START, lr=0.3, num_steps=12)
     _, bad = lesson.descend(X, y, *START, lr=0.75, num_steps=12)
