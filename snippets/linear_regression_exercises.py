@@ -48,16 +48,6 @@ def compare_learning_rates(
 
 
 # --8<-- [start:ex3]
-def make_wide_data(
-    num_points: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The same line y = 2x + 1 plus noise, but with x spread over [0, 10)
-    instead of [-2, 2)."""
-    X = torch.rand(num_points, 1) * 10  # (N, 1)
-    y = 2 * X + 1 + 0.5 * torch.randn(num_points, 1)  # (N, 1)
-    return X.to(device), y.to(device)
-
-
 def fit_standardized(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
 ) -> tuple[float, float]:
@@ -177,7 +167,8 @@ def main() -> None:
 
     # --8<-- [start:ex3-run]
     seed_everything(0)
-    X_wide, y_wide = make_wide_data(num_points=100, device=device)
+    # the same line, with x spread over [0, 10) instead of [-2, 2)
+    X_wide, y_wide = make_data(100, device, x_low=0.0, x_high=10.0)
     for lr in (0.1, 0.01):
         w_raw, b_raw, _ = train_by_hand(X_wide, y_wide, lr, num_steps=100)
         label = f"raw x, lr = {lr}:"

@@ -118,7 +118,7 @@ def test_exercise_2_learning_rates() -> None:
 
 def test_exercise_3_feature_scaling() -> None:
     seed_everything(0)
-    X, y = exercises.make_wide_data(num_points=100, device=get_device())
+    X, y = lesson.make_data(100, get_device(), x_low=0.0, x_high=10.0)
     w_fast, _, _ = lesson.train_by_hand(X, y, lr=0.1, num_steps=100)
     assert torch.isnan(w_fast).item()
     _, b_slow, _ = lesson.train_by_hand(X, y, lr=0.01, num_steps=100)
