@@ -156,7 +156,8 @@ def gradient_check(
 
     Returns the largest relative error |grad - numerical| / (|grad| +
     |numerical|) over the entries of theta: tiny (1e-8 or less) for a correct
-    gradient in float64, large for a bug.
+    gradient in float64, large for a bug. Meaningless for entries that are
+    (nearly) zero, so check at a point where the gradient is not small.
     """
     # MPS has no float64: check on the CPU
     theta = theta.detach().to(device="cpu", dtype=dtype)

@@ -76,7 +76,7 @@ def test_hessian_matches_autograd_and_sets_the_learning_rate_limit() -> None:
     converging = recap.train_by_hand(X, y, lr=0.28, num_steps=200)
     diverging = recap.train_by_hand(X, y, lr=0.30, num_steps=200)
     assert converging[0] == diverging[0] == 17.0
-    assert f"from 17 to ${sci(converging[-1])}$ in 200 steps" in text
+    assert f"from 17 to ${sci(converging[-1])}$ by the 200th step" in text
     assert f"it grows to ${sci(diverging[-1])}$" in text
     assert f"for the two points above it is already about {lambda_max / lambda_min:.0f}." in text
 
