@@ -304,7 +304,7 @@ def main() -> None:
     # --8<-- [start:three-rates]
     # learning rate: (color, zorder). All three paths set off along the same
     # line, so each is drawn on top of the one with the next longer strides.
-    rates = {0.05: ("C0", 3), 0.3: ("C2", 4), 0.75: ("C3", 2)}
+    rates = {0.05: ("C0", 4), 0.3: ("C2", 3), 0.75: ("C3", 2)}
     # a wider window, so that the diverging path stays in view
     w_wide = torch.linspace(-5, 9, 141, device=device)
     b_wide = torch.linspace(-3, 5, 81, device=device)

@@ -123,7 +123,7 @@ def main() -> None:
             ms=12,
             label="best learning rate",
         )
-        # the interesting part lies between 0.98 and 1
+        # the interesting part lies just below 1
         ax.set_ylim(0.975, 1.01)
         ax.set_title(title)
         ax.set_xlabel("learning rate")
