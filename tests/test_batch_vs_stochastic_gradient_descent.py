@@ -140,7 +140,7 @@ def test_single_examples_agreement() -> None:
     assert 3.5 < ratios.max().item() < 4
     assert ratios[ratios > 0].min().item() < 0.01
     assert "range from nearly four times the full gradient down to almost zero" in text
-    assert f"and {opposite_w} of the 100 even have the opposite sign" in text
+    assert f"demonstrations, {opposite_w} of the 100 even have the opposite sign" in text
 
 
 def test_sgd_noise_and_learning_rate() -> None:
