@@ -1,20 +1,36 @@
-"""Runs one lesson's fences in order, in one namespace, as notebook cells run.
+"""The lesson kernel: runs one lesson's fences in order, in one namespace, as notebook cells run.
 
-The build hook and the tests start this file as a child process (see lessons.py) and send it one
-JSON request per line on stdin: {"code", "syntax", "filename"}. It answers one JSON line per
-request on the pipe it was started with, then waits for the next fence. What the code prints
-is captured per fence; figures it shows are saved as SVG into the folder named by argv[1].
+lessons.py starts a kernel in one of two ways, and the kernel cannot tell them apart:
+- `python lesson_kernel.py serve SOCKET` starts the kernel server. It imports torch (with the
+  parts torch.optim loads lazily) and matplotlib once, then listens on a Unix socket. Each
+  connection is forked into a fresh kernel that starts in a fraction of a second. The server
+  does no tensor work and starts no threads, so forking it is safe.
+- `python lesson_kernel.py fresh FD` is one kernel in a new interpreter, talking over an
+  inherited socket: for platforms where forking is unsafe (macOS) or missing. Same code, slower.
+
+Every message is a framed Python object (multiprocessing.connection), on a channel of its own:
+nothing a fence writes can reach it. The first message sets the kernel up
+({"workdir", "figure_dir", "output"}) and is answered with {"pid"}; each later one is a fence
+({"code", "syntax", "filename"}) answered with {"ok", "output", "figures", "error", "seconds"}.
+What a fence writes, from Python, a C library or a child process alike, goes to the `output`
+file, read back after the fence. Figures it shows are saved as SVG into `figure_dir`.
 """
 
-import contextlib
 import io
-import json
 import os
+import random
 import re
+import select
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import traceback
+import types
 import warnings
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +40,16 @@ matplotlib.use("module://capture_backend")
 
 import capture_backend
 import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch._dynamo  # torch.optim imports it at its first call: 4 s saved in every kernel
 
 # Hash salt and no date: the same figure gives the same SVG bytes on every build.
 plt.rcParams["svg.hashsalt"] = "learn-the-training-loop"
 plt.rcParams["svg.fonttype"] = "path"
+
+OUTPUT_LIMIT = 1 << 20  # bytes one fence may print; lessons.py stops a kernel that prints more
+EMPTY_STDIN = "fences run with an empty stdin: a lesson cannot ask its reader for input"
 
 
 def save_shown_figures(figure_dir: Path, first_index: int) -> list[dict[str, str]]:
@@ -58,52 +80,125 @@ def error_report(error: BaseException) -> dict[str, Any]:
         frames.append(
             {"filename": error.filename, "lineno": error.lineno or 0, "line": error.text or ""}
         )
-    return {
-        "type": type(error).__name__,
-        "message": str(error),
-        "frames": frames,
-    }
+    message = str(error)
+    if isinstance(error, EOFError):
+        message = f"{message} ({EMPTY_STDIN})"
+    return {"type": type(error).__name__, "message": message, "frames": frames}
 
 
-def run_fence(request: dict[str, str], namespace: dict[str, Any], out: io.StringIO) -> None:
+def run_fence(request: dict[str, str], namespace: dict[str, Any]) -> None:
     code, syntax = request["code"], request["syntax"]
     if syntax == "python":
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            exec(compile(code, request["filename"], "exec"), namespace)
+        exec(compile(code, request["filename"], "exec"), namespace)
         return
-    shell = {"bash": "/bin/bash", "sh": "/bin/sh"}[syntax]
-    done = subprocess.run([shell, "-c", code], capture_output=True, text=True, check=False)
-    out.write(done.stdout + done.stderr)
+    shell = shutil.which(syntax)
+    if shell is None:
+        raise RuntimeError(f"{syntax} is not installed, so this {syntax} fence cannot run")
+    # The shell writes to the kernel's own stdout and stderr: the output file.
+    done = subprocess.run([shell, "-c", code], stdin=subprocess.DEVNULL, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{syntax} fence exited with status {done.returncode}")
 
 
-def main() -> None:
-    figure_dir = Path(sys.argv[1])
-    # Replies go to a private copy of stdout; fd 1 then points at stderr, so output that user
-    # code writes past sys.stdout (a C library, a child process) cannot corrupt the protocol.
-    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
+def read_output(output: io.BufferedReader, start: int) -> str:
+    output.seek(start)
+    return output.read(OUTPUT_LIMIT).decode("utf-8", errors="replace")
+
+
+def unbuffered_text(fd: int) -> io.TextIOWrapper:
+    """Unbuffered, so that Python's output and a child's interleave in the order written."""
+    raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 (open as long as the kernel)
+    return io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+
+
+def start_clean(setup: dict[str, str]) -> tuple[dict[str, Any], io.BufferedReader]:
+    """Make this process look like a new program: its own stdin, stdout, directory, seeds and
+    `__main__` module. Returns the fences' namespace and a reader of what they write."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # input() sees end of file at once, and a shell's `cat` reads nothing
+    written = os.open(setup["output"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(written, 1)
+    os.dup2(written, 2)
+    os.close(null)
+    os.close(written)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout, sys.stderr = unbuffered_text(1), unbuffered_text(2)
+    os.chdir(setup["workdir"])
+    # A forked kernel inherits the server's generators: draw fresh seeds as a new program does.
+    random.seed()
+    np.random.seed()
+    torch.manual_seed(torch.initial_seed())
+    # A real module, so that pickle finds classes and functions a fence defines.
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = main
     warnings.simplefilter("error")  # a warning on the page is a defect: fail instead
-    namespace: dict[str, Any] = {"__name__": "__main__"}
+    return main.__dict__, open(setup["output"], "rb")
+
+
+def run_kernel(channel: Connection) -> None:
+    setup = channel.recv()
+    namespace, output = start_clean(setup)
+    figure_dir = Path(setup["figure_dir"])
+    channel.send({"pid": os.getpid()})
     figure_count = 0
-    for line in sys.stdin:
-        request = json.loads(line)
-        out = io.StringIO()
+    while True:
+        try:
+            request = channel.recv()
+        except EOFError:
+            return  # the lesson is over
+        start = os.fstat(output.fileno()).st_size
+        began = time.perf_counter()
         reply: dict[str, Any] = {"ok": True, "figures": []}
         try:
-            run_fence(request, namespace, out)
+            run_fence(request, namespace)
             reply["figures"] = save_shown_figures(figure_dir, figure_count + 1)
             figure_count += len(reply["figures"])
             if plt.get_fignums():
                 raise ValueError("a figure was drawn but never shown: end it with plt.show()")
         except BaseException as error:  # report everything, SystemExit included
-            reply = {"ok": False, "error": error_report(error)}
+            reply = {"ok": False, "figures": [], "error": error_report(error)}
             capture_backend.shown.clear()
             plt.close("all")
-        reply["output"] = out.getvalue()
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
+        reply["seconds"] = time.perf_counter() - began
+        reply["output"] = read_output(output, start)
+        channel.send(reply)
+
+
+def serve(path: str) -> None:
+    """Fork a kernel for each connection, until the process that started the server ends."""
+    missing = [name for name in ("torch._dynamo", "matplotlib.pyplot") if name not in sys.modules]
+    if missing:
+        raise SystemExit(f"kernel server: preloading failed for {', '.join(missing)}")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel's parent is lessons.py, not us
+    while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready:
+            return  # end of file: the build or test run that started the server has ended
+        client, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            os.setsid()  # a group of its own: closing the lesson ends what its fences started
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            exit_code = 0
+            try:
+                run_kernel(Connection(client.detach()))
+            except BaseException:
+                traceback.print_exc()
+                exit_code = 1
+            os._exit(exit_code)  # never return into the server's loop
+        client.close()
+
+
+def main() -> None:
+    mode, where = sys.argv[1], sys.argv[2]
+    if mode == "serve":
+        serve(where)
+    else:
+        run_kernel(Connection(int(where)))
 
 
 if __name__ == "__main__":

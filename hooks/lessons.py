@@ -1,39 +1,81 @@
 """Read a lesson as the reader sees it and run its fences: shared by the build hook and the tests.
 
 A lesson is a Markdown page under docs/. Its snippet includes are expanded with the very
-pymdown-extensions preprocessor the site uses, its fences are found by pytest-codeblocks, and
-they run in order in one fresh `lesson_kernel.py` process, as the cells of a notebook do.
+pymdown-extensions preprocessor the site uses, its fences are found by pytest-codeblocks (the
+one fence parser of the course), and they run in order in one lesson kernel (lesson_kernel.py),
+as the cells of a notebook do. `cached_run` is the one way a lesson runs, for the build and for
+the tests alike: it keeps each lesson's results in .cache/lessons/ under a key that changes
+whenever anything that could change them does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import io
 import json
 import os
-import queue
+import platform
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import markdown
-import pytest
+from filelock import FileLock
 from pymdownx.snippets import SnippetPreprocessor
 from pytest_codeblocks import extract_from_buffer
 
 EXECUTED = ("python", "bash", "sh")  # what pytest-codeblocks collects, exactly these info strings
 INERT = ("text",)  # fences shown but not run: printed text, file listings
-KERNEL = Path(__file__).with_name("lesson_kernel.py")
-LESSON_TIMEOUT_S = 180.0
+# The markers a fence may carry, written above it as <!--pytest.mark.NAME-->. Anything else,
+# skipif and conditions included, is rejected: the build and the tests must agree on every one.
+MARKS = {
+    "pytest.mark.skip": "skip",  # shown, never run
+    "pytest.mark.xfail": "xfail",  # must raise; the page shows the error
+    "pytest.mark.machine_dependent": "machine_dependent",  # timings: masked in comparisons
+}
+HOOKS = Path(__file__).parent
+KERNEL = HOOKS / "lesson_kernel.py"
+PROJECT = HOOKS.parent
+LESSON_TIMEOUT_S = float(os.environ.get("COURSE_LESSON_TIMEOUT", "180"))  # a whole lesson
+STARTUP_TIMEOUT_S = 120.0  # for the kernel server to import torch, or a fresh kernel to start
+OUTPUT_LIMIT = 1 << 20  # bytes one fence may print (lesson_kernel.OUTPUT_LIMIT)
+# Fork kernels from the server where that is safe; on macOS start each one fresh.
+FORK = os.environ.get("COURSE_KERNEL_FORK", "1" if sys.platform == "linux" else "0") != "0"
 
 INCLUDE = re.compile(r"""^\s*-+8<-+\s+(?P<q>["'])(?P<target>.+?)(?P=q)\s*$""")
-FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<mark>`{3,}|~{3,})(?P<info>.*)$")
+CODEBLOCKS_KEYWORD = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:(?P<keyword>.*?)[-\s]*-->\s*$")
+CODEBLOCKS_USED = r"expected-output|expected-output-ignore-whitespace|importorskip\(.+\)"
+TILDE_FENCE = re.compile(r"^[ \t]*~{3,}")
+
+
+def _sources_hash() -> str:
+    """The kernel's and the hooks' code, as loaded now: part of every cache key."""
+    digest = hashlib.sha256()
+    for path in sorted(HOOKS.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+SOURCES = _sources_hash()
+
+
+def sources_changed() -> bool:
+    """Whether hooks/ was edited since this module was imported (under `mkdocs serve`)."""
+    return _sources_hash() != SOURCES
 
 
 class LessonError(Exception):
@@ -55,7 +97,7 @@ class Fence:
     lineno: int  # of the opening fence line, in the Markdown file as written
     code: str
     syntax: str
-    marks: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()  # values of MARKS
     importorskip: str | None = None
     expected_output: str | None = None
     expected_output_ignore_whitespace: bool = False
@@ -79,15 +121,30 @@ class FenceResult:
     output: str = ""
     figures: list[Figure] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    seconds: float = 0.0  # inside the fence's code, measured by the kernel
 
 
 @dataclass(frozen=True)
 class Lesson:
     path: Path  # the Markdown file
-    label: str  # the path shown in messages, relative to the project
+    label: str  # the path shown in messages, relative to the project, with / on every OS
     expanded: str
     fences: tuple[Fence, ...]
-    snippet_files: tuple[Path, ...]
+
+
+@dataclass
+class LessonOutcome:
+    """What a lesson's fences did: one result per fence (None where skipped, or not reached)."""
+
+    results: list[FenceResult | None]
+    figure_dir: Path
+    failure: str | None = None  # the first unexpected failure, naming page and snippet lines
+    failed_at: int | None = None  # its index in lesson.fences
+    from_cache: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.results if r is not None)
 
 
 # --- Expanding includes -------------------------------------------------------------------------
@@ -162,44 +219,75 @@ def trace_sources(
     return sources
 
 
-# --- Finding fences -----------------------------------------------------------------------------
+# --- Finding fences: pytest-codeblocks is the one parser ---------------------------------------
 
 
-def code_blocks(text: str) -> list[Any]:
-    """Every fence pytest-codeblocks finds, with the markers it reads above each one."""
-    return list(extract_from_buffer(io.StringIO(text)))
+def code_blocks(text: str, label: str = "page") -> list[Any]:
+    """Every fence pytest-codeblocks finds, with the markers it reads above each one. A page it
+    cannot read, or a marker this course does not use, is a LessonError naming the line."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        keyword = CODEBLOCKS_KEYWORD.match(line)
+        if keyword and not re.fullmatch(CODEBLOCKS_USED, keyword["keyword"]):
+            raise LessonError(
+                f"{label}:{number}: marker {line.strip()} is not used in this course; "
+                f"use one of {', '.join(f'<!--{m}-->' for m in MARKS)}, "
+                "<!--pytest-codeblocks:expected-output--> or importorskip(module)"
+            )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # deprecated pytest-codeblocks keywords
+            return list(extract_from_buffer(io.StringIO(text)))
+    except (RuntimeError, Warning) as error:
+        openings = [n for n, line in enumerate(lines, start=1) if line.lstrip().startswith("```")]
+        where = f"{label}:{openings[-1]}" if openings else label
+        raise LessonError(
+            f"{where}: pytest-codeblocks cannot read this page ({error}); is a fence left unclosed?"
+        ) from error
+
+
+def fence_spans(text: str, label: str = "page") -> list[tuple[int, int, str]]:
+    """(first line, last line, info string) of every backtick fence, expected outputs included."""
+    keywordless = "\n".join(
+        "" if CODEBLOCKS_KEYWORD.match(line) else line for line in text.split("\n")
+    )
+    return [
+        (block.lineno, block.lineno + block.code.count("\n") + 1, block.syntax)
+        for block in code_blocks(keywordless, label)
+    ]
 
 
 def fence_problems(text: str, label: str) -> list[str]:
     """Fences that would be shown but never run: pytest-codeblocks collects only exact
     `python`, `sh` and `bash` info strings and only backtick fences; anything else is an error."""
     problems = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        match = FENCE_OPEN.match(lines[i])
-        if match is None:
-            i += 1
-            continue
-        mark, info = match["mark"], match["info"].strip()
-        if mark.startswith("~"):
-            problems.append(f"{label}:{i + 1}: tilde fence; write it with backticks")
-        elif info not in EXECUTED + INERT:
+    inside: set[int] = set()
+    for first, last, info in fence_spans(text, label):
+        inside.update(range(first, last + 1))
+        if info not in EXECUTED + INERT:
             problems.append(
-                f"{label}:{i + 1}: fence info string {info!r} is neither run nor allowed; "
+                f"{label}:{first}: fence info string {info!r} is neither run nor allowed; "
                 f"use exactly one of {', '.join(EXECUTED + INERT)}"
             )
-        closing = re.compile(rf"^[ \t]*{re.escape(mark[0]) * len(mark)}")
-        i += 1
-        while i < len(lines) and not closing.match(lines[i]):
-            i += 1
-        i += 1
+    for number, line in enumerate(text.split("\n"), start=1):
+        if number not in inside and TILDE_FENCE.match(line):
+            problems.append(f"{label}:{number}: tilde fence; write it with backticks")
     return problems
+
+
+def fence_marks(block: Any, label: str) -> tuple[str, ...]:
+    unknown = [mark for mark in block.marks if mark not in MARKS]
+    if unknown:
+        raise LessonError(
+            f"{label}:{block.lineno}: marker <!--{unknown[0]}--> is not used in this course; "
+            f"use one of {', '.join(f'<!--{m}-->' for m in MARKS)}"
+        )
+    return tuple(MARKS[mark] for mark in block.marks)
 
 
 def load_lesson(path: Path, preprocessor: SnippetPreprocessor, root: Path) -> Lesson:
     """Expand a page's includes and pair each executed fence with the line a reader edits."""
-    label = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    label = (path.relative_to(root) if path.is_relative_to(root) else path).as_posix()
     raw = path.read_text(encoding="utf-8")
     expanded = expand(raw, preprocessor, label)
     problems = fence_problems(raw, label) or fence_problems(
@@ -207,8 +295,8 @@ def load_lesson(path: Path, preprocessor: SnippetPreprocessor, root: Path) -> Le
     )
     if problems:
         raise LessonError("\n".join(problems))
-    raw_blocks = [b for b in code_blocks(raw) if b.syntax in EXECUTED]
-    blocks = [b for b in code_blocks(expanded) if b.syntax in EXECUTED]
+    raw_blocks = [b for b in code_blocks(raw, label) if b.syntax in EXECUTED]
+    blocks = [b for b in code_blocks(expanded, label) if b.syntax in EXECUTED]
     if len(raw_blocks) != len(blocks):
         raise LessonError(f"{label}: its includes add or remove code fences; include code only")
     raw_lines = raw.split("\n")
@@ -224,25 +312,35 @@ def load_lesson(path: Path, preprocessor: SnippetPreprocessor, root: Path) -> Le
                 lineno=raw_block.lineno,
                 code=block.code,
                 syntax=block.syntax,
-                marks=tuple(block.marks),
+                marks=fence_marks(raw_block, label),
                 importorskip=block.importorskip,
                 expected_output=block.expected_output,
                 expected_output_ignore_whitespace=block.expected_output_ignore_whitespace,
                 sources=tuple(sources),
             )
         )
-    snippet_files = sorted(
-        {resolve_include(m["target"], preprocessor)[0] for m in map(INCLUDE.match, raw_lines) if m}
-    )
-    return Lesson(path, label, expanded, tuple(fences), tuple(snippet_files))
+    return Lesson(path, label, expanded, tuple(fences))
 
 
-# --- Running fences -----------------------------------------------------------------------------
+def skipped(fence: Fence) -> bool:
+    """Whether a fence is shown without running, in the build and the tests alike."""
+    if "skip" in fence.marks:
+        return True
+    if fence.importorskip is not None:
+        try:
+            __import__(fence.importorskip)
+        except ImportError:
+            return True
+    return False
+
+
+# --- Kernels ------------------------------------------------------------------------------------
 
 
 def kernel_environment() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(KERNEL.parent)  # for the capture backend, and nothing of the course
+    env.pop("COURSE_KERNEL_SERVER", None)
+    env["PYTHONPATH"] = str(HOOKS)  # for the capture backend, and nothing of the course
     env["MPLBACKEND"] = "module://capture_backend"
     # One thread per kernel: results that do not depend on the machine's core count, and
     # lessons that run side by side without fighting over cores.
@@ -252,108 +350,216 @@ def kernel_environment() -> dict[str, str]:
     return env
 
 
-class Kernel:
-    """One lesson's Python process: fences go in one at a time and share its namespace."""
+def kernel_command(mode: str, where: str) -> list[str]:
+    return [sys.executable, "-X", "utf8", "-B", str(KERNEL), mode, where]
 
-    def __init__(self, figure_dir: Path, workdir: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-X", "utf8", str(KERNEL), str(figure_dir)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            env=kernel_environment(),
-            text=True,
-            encoding="utf-8",
-        )
-        self.replies: queue.Queue[str] = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.chatter: list[str] = []  # what the process wrote outside any fence
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.replies.put(line)
-        self.replies.put("")  # end of output: the process has exited
+class KernelServer:
+    """The process every kernel is forked from: it pays for importing torch once.
 
-    def run(self, fence: Fence, fence_name: str, timeout_s: float) -> FenceResult:
-        stdin: IO[str] | None = self.process.stdin
-        assert stdin is not None
-        request = {"code": fence.code, "syntax": fence.syntax, "filename": fence_name}
-        try:
-            stdin.write(json.dumps(request) + "\n")
-            stdin.flush()
-        except BrokenPipeError:
-            return FenceResult(ok=False, error={"type": "KernelDied", "message": self.died()})
+    One per process, started by the first kernel that needs it. A build or test run can hand
+    its server to builds it starts through COURSE_KERNEL_SERVER. The server ends with the
+    process that started it (its stdin closes).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder: Path | None = None
+
+    def address(self) -> str:
+        shared = os.environ.get("COURSE_KERNEL_SERVER")
+        if shared:
+            return shared
+        with self._lock:
+            if self._process is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="course-kernels-"))
+                with open(self._folder / "server.log", "wb") as log:
+                    self._process = subprocess.Popen(
+                        kernel_command("serve", str(self._folder / "server.sock")),
+                        stdin=subprocess.PIPE,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=kernel_environment(),
+                        start_new_session=True,  # Ctrl-C in a terminal stops the build, not it
+                    )
+            assert self._folder is not None
+            return str(self._folder / "server.sock")
+
+    def connect(self) -> socket.socket:
+        address = self.address()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                line = self.replies.get(timeout=max(timeout_s, 0.0))
-            except queue.Empty:
-                self.close()
-                message = "still running when the lesson's time limit ran out"
-                return FenceResult(ok=False, error={"type": "Timeout", "message": message})
-            if not line:
-                return FenceResult(ok=False, error={"type": "KernelDied", "message": self.died()})
-            if line.startswith("{"):
-                reply = json.loads(line)
-                figures = [Figure(**f) for f in reply.get("figures", [])]
-                return FenceResult(reply["ok"], reply["output"], figures, reply.get("error"))
-            self.chatter.append(line)
-
-    def died(self) -> str:
-        self.process.wait()
-        tail = "".join(self.chatter[-20:])
-        return f"the lesson's Python process exited with status {self.process.returncode}\n{tail}"
+                client.connect(address)
+                return client
+            except (FileNotFoundError, ConnectionRefusedError):
+                client.close()
+            process = self._process
+            if process is not None and process.poll() is not None:
+                log = (self._folder or Path()) / "server.log"
+                raise LessonError(
+                    f"the kernel server exited with status {process.returncode}:\n"
+                    + log.read_text(encoding="utf-8", errors="replace")[-3000:]
+                )
+            if time.monotonic() > deadline:
+                raise LessonError(f"no kernel server answered at {address}")
+            time.sleep(0.05)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.reader.join()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                with suppress(BrokenPipeError):
-                    stream.close()
+        with self._lock:
+            process, self._process = self._process, None
+            if process is not None:
+                assert process.stdin is not None
+                process.stdin.close()  # the server's signal to end
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
 
 
-def fence_filename(lesson: Lesson, fence: Fence) -> str:
-    return f"{lesson.label}:{fence.lineno}"
+SERVER = KernelServer()
+
+
+class Kernel:
+    """One lesson's process: fences go in one at a time and share its namespace."""
+
+    def __init__(self, figure_dir: Path, workdir: Path, fork: bool = FORK) -> None:
+        handle, output = tempfile.mkstemp(prefix="lesson-output-", suffix=".txt")
+        os.close(handle)
+        self.output = Path(output)
+        self.pid: int | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        if fork:
+            ours = SERVER.connect()
+        else:
+            ours, theirs = socket.socketpair()
+            with open(self.output, "ab") as written:
+                self.process = subprocess.Popen(
+                    kernel_command("fresh", str(theirs.fileno())),
+                    pass_fds=[theirs.fileno()],
+                    stdin=subprocess.DEVNULL,
+                    stdout=written,
+                    stderr=written,
+                    env=kernel_environment(),
+                    start_new_session=True,
+                )
+            theirs.close()
+        self.channel = Connection(ours.detach())
+        setup = {"workdir": str(workdir), "figure_dir": str(figure_dir), "output": output}
+        self.channel.send(setup)
+        hello = self._receive(STARTUP_TIMEOUT_S, 0)
+        if not isinstance(hello, dict) or "pid" not in hello:
+            self.close()
+            raise LessonError(f"the lesson kernel did not start: {hello}")
+        self.pid = hello["pid"]
+
+    def _written(self, start: int) -> str:
+        with open(self.output, "rb") as output:
+            output.seek(start)
+            return output.read(OUTPUT_LIMIT).decode("utf-8", errors="replace")
+
+    def _receive(self, timeout_s: float, start: int) -> dict[str, Any] | str:
+        """The kernel's next message, or why there is none: a problem in words."""
+        deadline = time.monotonic() + timeout_s
+        while not self.channel.poll(0.1):
+            if self.output.stat().st_size - start > OUTPUT_LIMIT:
+                return f"OutputLimit: the fence printed more than {OUTPUT_LIMIT} bytes; print less"
+            if time.monotonic() > deadline:
+                return (
+                    f"Timeout: still running when the lesson's time limit of "
+                    f"{LESSON_TIMEOUT_S:.0f} s ran out (COURSE_LESSON_TIMEOUT sets it)"
+                )
+        try:
+            reply: dict[str, Any] = self.channel.recv()
+            return reply
+        except (EOFError, OSError):
+            status = "" if self.process is None else f" with status {self.process.wait(5)}"
+            return f"KernelDied: the lesson's Python process ended{status} before answering"
+
+    def run(self, fence: Fence, fence_name: str, timeout_s: float) -> FenceResult:
+        start = self.output.stat().st_size
+        request = {"code": fence.code, "syntax": fence.syntax, "filename": fence_name}
+        try:
+            self.channel.send(request)
+        except OSError:
+            reply: dict[str, Any] | str = "KernelDied: the lesson's Python process had ended"
+        else:
+            reply = self._receive(max(timeout_s, 0.0), start)
+        if isinstance(reply, str):
+            output = self._written(start)
+            self.close()  # a kernel that failed this way cannot go on
+            kind, message = reply.split(": ", 1)
+            return FenceResult(False, output, error={"type": kind, "message": message})
+        figures = [Figure(**f) for f in reply["figures"]]
+        return FenceResult(
+            reply["ok"], reply["output"], figures, reply.get("error"), reply["seconds"]
+        )
+
+    def close(self) -> None:
+        """End the kernel and everything its fences started, at once."""
+        if self.pid is not None:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        if self.process is not None:
+            with suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait(timeout=10)
+        self.channel.close()
+        self.output.unlink(missing_ok=True)
 
 
 @contextmanager
-def kernel(figure_dir: Path) -> Iterator[Kernel]:
+def kernel(figure_dir: Path, fork: bool = FORK) -> Iterator[Kernel]:
     with tempfile.TemporaryDirectory(prefix="lesson-") as workdir:
-        running = Kernel(figure_dir, Path(workdir))
+        running = Kernel(figure_dir, Path(workdir), fork)
         try:
             yield running
         finally:
             running.close()
 
 
-def evaluated_marks(fence: Fence) -> list[pytest.MarkDecorator]:
-    """The marks written above a fence, evaluated the way pytest-codeblocks evaluates them."""
-    marks = []
-    for mark in fence.marks:
-        decorator = eval(mark, {"sys": sys, "pytest": pytest})
-        assert isinstance(decorator, pytest.MarkDecorator), f"not a pytest mark: {mark}"
-        marks.append(decorator)
-    return marks
+# --- Running a lesson: the one path for the build and the tests --------------------------------
 
 
-def skipped(fence: Fence) -> bool:
-    """Whether a fence's marks skip it; a skipped fence is not run by the build either."""
-    for mark in evaluated_marks(fence):
-        if mark.name == "skip":
-            return True
-        if mark.name == "skipif" and any(bool(condition) for condition in mark.args):
-            return True
-    if fence.importorskip is not None:
-        try:
-            __import__(fence.importorskip)
-        except ImportError:
-            return True
-    return False
+def fence_filename(lesson: Lesson, fence: Fence) -> str:
+    return f"{lesson.label}:{fence.lineno}"
+
+
+FATAL = ("Timeout", "KernelDied", "OutputLimit")  # a kernel that cannot go on, xfail or not
+
+
+def run_lesson(lesson: Lesson, figure_dir: Path, fork: bool = FORK) -> LessonOutcome:
+    """Run the fences in order in one kernel; stop at the first unexpected failure."""
+    outcome = LessonOutcome([None] * len(lesson.fences), figure_dir)
+    deadline = time.monotonic() + LESSON_TIMEOUT_S  # for the whole lesson, not per fence
+    with kernel(figure_dir, fork) as running:
+        for index, fence in enumerate(lesson.fences):
+            if skipped(fence):
+                continue
+            result = running.run(fence, fence_filename(lesson, fence), deadline - time.monotonic())
+            outcome.results[index] = result
+            error = result.error or {}
+            problem = None
+            if not result.ok and ("xfail" not in fence.marks or error.get("type") in FATAL):
+                problem = describe_failure(lesson, fence, result)
+            elif result.ok and "xfail" in fence.marks:
+                problem = f"{fence_filename(lesson, fence)}: marked xfail, but it ran without error"
+            else:
+                if not result.ok:  # the lesson shows this error on purpose, as a notebook would
+                    result.output += f"{error.get('type')}: {error.get('message')}\n"
+                mismatch = output_mismatch(fence, result.output)
+                if mismatch:
+                    problem = f"{fence_filename(lesson, fence)}: {mismatch}"
+            if problem:
+                outcome.failure, outcome.failed_at = problem, index
+                return outcome
+    return outcome
 
 
 def describe_failure(lesson: Lesson, fence: Fence, result: FenceResult) -> str:
@@ -387,9 +593,9 @@ def describe_failure(lesson: Lesson, fence: Fence, result: FenceResult) -> str:
 
 def relative(path: Path) -> str:
     try:
-        return str(path.relative_to(Path.cwd()))
+        return path.relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return str(path)
+        return path.as_posix()
 
 
 def output_mismatch(fence: Fence, output: str) -> str | None:
@@ -402,3 +608,99 @@ def output_mismatch(fence: Fence, output: str) -> str | None:
     if expected == actual:
         return None
     return f"expected output\n{fence.expected_output}\nbut it printed\n{output}"
+
+
+# --- The cache: one entry per lesson and key, written whole or not at all ---------------------
+
+# Environment variables that can change what a lesson computes or how its figures look.
+RESULT_VARIABLES = re.compile(r"^(OMP_|MKL_|OPENBLAS_|KMP_|TORCH|PYTORCH|CUDA|CUBLAS|MPL|PYTHON)")
+
+
+def environment() -> dict[str, Any]:
+    """Whatever changes a lesson's results without changing its code."""
+    lock = PROJECT / "uv.lock"
+    return {
+        "sources": SOURCES,
+        "python": sys.version,
+        "platform": [platform.platform(), platform.machine()],
+        "uv.lock": hashlib.sha256(lock.read_bytes()).hexdigest() if lock.exists() else None,
+        "packages": sorted(
+            f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
+        ),
+        "variables": {
+            name: value
+            for name, value in sorted(kernel_environment().items())
+            if RESULT_VARIABLES.match(name)
+        },
+        "fork": FORK,
+    }
+
+
+def cache_key(lesson: Lesson, settings: Mapping[str, Any]) -> str:
+    content = {
+        "environment": settings,
+        "fences": [
+            [f.code, f.syntax, f.marks, f.importorskip, skipped(f), f.expected_output]
+            for f in lesson.fences
+        ],
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _load(entry: Path) -> LessonOutcome:
+    stored = json.loads((entry / "results.json").read_text(encoding="utf-8"))
+    results: list[FenceResult | None] = [
+        None
+        if r is None
+        else FenceResult(
+            r["ok"], r["output"], [Figure(**f) for f in r["figures"]], None, r["seconds"]
+        )
+        for r in stored
+    ]
+    return LessonOutcome(results, entry, from_cache=True)
+
+
+def cached_run(
+    lesson: Lesson, cache_root: Path, settings: Mapping[str, Any] | None = None
+) -> LessonOutcome:
+    """The lesson's results from the cache, or from running it; only a clean run is kept.
+
+    A lock per lesson makes a second build or test run wait, then read what the first wrote.
+    Each entry is written to a temporary folder and renamed into place, so a reader sees a
+    whole entry or none.
+    """
+    key = cache_key(lesson, environment() if settings is None else settings)
+    folder = cache_root / lesson.label.removesuffix(".md")
+    entry = folder / key
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / ".lock"):
+        if (entry / "results.json").exists():
+            return _load(entry)
+        scratch = Path(tempfile.mkdtemp(prefix=".running-", dir=folder))
+        try:
+            outcome = run_lesson(lesson, scratch)
+            if outcome.failure is not None:
+                return outcome  # figures are not needed: the build fails
+            stored = [None if r is None else asdict(r) for r in outcome.results]
+            (scratch / "results.json").write_text(json.dumps(stored), encoding="utf-8")
+            scratch.rename(entry)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        for old in folder.iterdir():  # what earlier code or settings left
+            if old.is_dir() and old != entry:
+                shutil.rmtree(old, ignore_errors=True)
+        outcome.figure_dir = entry
+        return outcome
+
+
+def masked(lesson: Lesson, outcome: LessonOutcome) -> list[tuple[str, list[bytes]]]:
+    """Each fence's output and figure bytes, with what is marked machine_dependent masked: what
+    every comparison of two runs of a lesson compares."""
+    shown: list[tuple[str, list[bytes]]] = []
+    for fence, result in zip(lesson.fences, outcome.results, strict=True):
+        if result is None or "machine_dependent" in fence.marks:
+            shown.append(("(masked)", []))
+        else:
+            figures = [(outcome.figure_dir / f.file).read_bytes() for f in result.figures]
+            shown.append((result.output, figures))
+    return shown

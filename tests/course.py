@@ -1,10 +1,18 @@
-"""The course as the tests see it: its config, its pages, its lessons with includes expanded."""
+"""The course as the tests see it: its config, its pages, its lessons with includes expanded, and
+what their fences did (run once per test session, through the build's cache)."""
 
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lessons import Lesson, load_lesson, snippet_preprocessor
+from lessons import (
+    Lesson,
+    LessonOutcome,
+    cached_run,
+    environment,
+    load_lesson,
+    snippet_preprocessor,
+)
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from pymdownx.snippets import SnippetPreprocessor
@@ -12,6 +20,7 @@ from pymdownx.snippets import SnippetPreprocessor
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
+CACHE = ROOT / ".cache" / "lessons"  # the build's cache: the tests fill it, the build reads it
 
 
 @cache
@@ -51,3 +60,14 @@ def pages() -> list[Path]:
 @cache
 def lesson(path: Path) -> Lesson:
     return load_lesson(path, preprocessor(), ROOT)
+
+
+@cache
+def outcome(path: Path) -> LessonOutcome:
+    """The lesson's fences run in order, as the build runs them, and stored where it looks."""
+    return cached_run(lesson(path), CACHE, settings())
+
+
+@cache
+def settings() -> dict[str, Any]:
+    return environment()

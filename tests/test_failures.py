@@ -9,7 +9,15 @@ from pathlib import Path
 import course
 import pytest
 import yaml
-from lessons import Fence, Kernel, describe_failure, load_lesson, snippet_preprocessor
+from lessons import (
+    FORK,
+    SERVER,
+    Fence,
+    Kernel,
+    describe_failure,
+    load_lesson,
+    snippet_preprocessor,
+)
 from mkdocs.utils.yaml import get_yaml_loader
 
 SNIPPET = """# --8<-- [start:imports]
@@ -50,11 +58,13 @@ def make_course(root: Path, page: str, snippet: str = SNIPPET) -> Path:
     return config_file
 
 
-def build(config_file: Path) -> subprocess.CompletedProcess[str]:
+def build(config_file: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Build a small course; its kernels fork from this test process's kernel server."""
+    server = {"COURSE_KERNEL_SERVER": SERVER.address()} if FORK else {}
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file)],
         cwd=config_file.parent,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **server, **env},
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,35 +1,12 @@
-"""Run every fence a reader sees, in page order, one fresh Python process per lesson.
+"""Every fence a reader sees, in page order: one test per fence, reporting what that fence did
+when its lesson ran, on the build's own path (lessons.cached_run), so the build that follows
+finds the results in its cache. The fences of a lesson share one xdist group: one worker."""
 
-Fences are found by pytest-codeblocks in the page with its includes expanded, and its markers
-work as documented (`<!--pytest.mark.skip-->`, `skipif`, `xfail`, `importorskip`, expected output).
-"""
-
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import course
 import pytest
-from lessons import (
-    LESSON_TIMEOUT_S,
-    Fence,
-    Kernel,
-    Lesson,
-    describe_failure,
-    evaluated_marks,
-    fence_filename,
-    output_mismatch,
-)
-
-
-@dataclass
-class LessonRun:
-    kernel: Kernel
-    workdir: Path
-    deadline: float  # the lesson's time limit covers all its fences together
-    failed_at: str | None = None
-    done: set[int] = field(default_factory=set)
+from lessons import Fence, describe_failure, fence_filename
 
 
 def cases() -> list[object]:
@@ -37,48 +14,28 @@ def cases() -> list[object]:
     for path in course.pages():
         lesson = course.lesson(path)
         for fence in lesson.fences:
-            marks = evaluated_marks(fence)
-            params.append(
-                pytest.param(lesson, fence, marks=marks, id=fence_filename(lesson, fence))
-            )
+            marks = [pytest.mark.xdist_group(lesson.label)]
+            marks += [getattr(pytest.mark, mark) for mark in fence.marks if mark != "xfail"]
+            params.append(pytest.param(path, fence, marks=marks, id=fence_filename(lesson, fence)))
     return params
 
 
-@pytest.fixture(scope="session")
-def runs() -> Iterator[dict[Path, LessonRun]]:
-    started: dict[Path, LessonRun] = {}
-    yield started
-    for run in started.values():
-        run.kernel.close()
-
-
-@pytest.mark.parametrize(("lesson", "fence"), cases())
-def test_fence(
-    lesson: Lesson,
-    fence: Fence,
-    runs: dict[Path, LessonRun],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+@pytest.mark.parametrize(("path", "fence"), cases())
+def test_fence(path: Path, fence: Fence) -> None:
     if fence.importorskip is not None:
         pytest.importorskip(fence.importorskip)
-    run = runs.get(lesson.path)
-    if run is None:
-        workdir = tmp_path_factory.mktemp("lesson")
-        deadline = time.monotonic() + LESSON_TIMEOUT_S
-        run = runs[lesson.path] = LessonRun(Kernel(workdir, workdir), workdir, deadline)
-    if run.failed_at is not None:
-        pytest.fail(f"not run: the fence at {run.failed_at} failed first", pytrace=False)
-
-    result = run.kernel.run(fence, fence_filename(lesson, fence), run.deadline - time.monotonic())
-    run.done.add(fence.lineno)
-    if len(run.done) == len(lesson.fences):
-        run.kernel.close()  # the lesson is over: free its memory before the next one starts
-
-    expected_to_fail = any(mark.name == "xfail" for mark in evaluated_marks(fence))
-    if not result.ok:
-        if not expected_to_fail:
-            run.failed_at = fence_filename(lesson, fence)
-        pytest.fail(describe_failure(lesson, fence, result), pytrace=False)
-    mismatch = output_mismatch(fence, result.output)
-    if mismatch:
-        pytest.fail(f"{fence_filename(lesson, fence)}: {mismatch}", pytrace=False)
+    lesson, outcome = course.lesson(path), course.outcome(path)
+    index = lesson.fences.index(fence)
+    if outcome.failed_at is not None and outcome.failed_at < index:
+        failed = lesson.fences[outcome.failed_at]
+        pytest.fail(f"not run: the fence at {fence_filename(lesson, failed)} failed first", False)
+    if outcome.failed_at == index:
+        pytest.fail(outcome.failure or "", pytrace=False)
+    result = outcome.results[index]
+    assert result is not None
+    if "xfail" in fence.marks:
+        assert not result.ok, describe_failure(
+            lesson, fence, result
+        )  # it raised, as the page shows
+    else:
+        assert result.ok

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import course
 import pytest
-from lessons import code_blocks
+from lessons import code_blocks, fence_spans
 
 PARTS = [
     "Introduction",
@@ -21,7 +21,6 @@ PARTS = [
 RECAP_PARTS = [p for p in PARTS if p not in {"PyTorch demonstrations", "Exercises"}]
 RECAPS = {"recap-and-key-takeaways.md"}
 
-FENCE = re.compile(r"^[ \t]*```.*?^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>")
 CODEBLOCKS_MARKER = re.compile(
@@ -33,7 +32,10 @@ LESSONS = course.lesson_paths()
 
 def prose(text: str) -> str:
     """The page without its code: fences and inline code are not prose."""
-    return INLINE_CODE.sub("", FENCE.sub("", text))
+    in_fences = {n for first, last, _ in fence_spans(text) for n in range(first, last + 1)}
+    lines = text.split("\n")
+    kept = "\n".join(line for n, line in enumerate(lines, start=1) if n not in in_fences)
+    return INLINE_CODE.sub("", kept)
 
 
 def sections(text: str) -> dict[str, str]:
