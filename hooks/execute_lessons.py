@@ -31,6 +31,11 @@ log = logging.getLogger("mkdocs.hooks.execute_lessons")
 outcomes: dict[str, lessons.LessonOutcome] = {}  # by page src_uri
 
 
+def on_startup(command: str, dirty: bool) -> None:
+    if command == "serve" and EXECUTE:
+        lessons.SERVER.address()  # import torch now, not after the reader's first edit
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).parent
     preprocessor = lessons.snippet_preprocessor(config.mdx_configs["pymdownx.snippets"])
