@@ -467,9 +467,10 @@ class Kernel:
     def _receive(self, timeout_s: float, start: int) -> dict[str, Any] | str:
         """The kernel's next message, or why there is none: a problem in words."""
         deadline = time.monotonic() + timeout_s
+        too_much = f"OutputLimit: the fence printed more than {OUTPUT_LIMIT} bytes; print less"
         while not self.channel.poll(0.1):
             if self.output.stat().st_size - start > OUTPUT_LIMIT:
-                return f"OutputLimit: the fence printed more than {OUTPUT_LIMIT} bytes; print less"
+                return too_much
             if time.monotonic() > deadline:
                 return (
                     f"Timeout: still running when the lesson's time limit of "
@@ -477,10 +478,12 @@ class Kernel:
                 )
         try:
             reply: dict[str, Any] = self.channel.recv()
-            return reply
         except (EOFError, OSError):
             status = "" if self.process is None else f" with status {self.process.wait(5)}"
             return f"KernelDied: the lesson's Python process ended{status} before answering"
+        if self.output.stat().st_size - start > OUTPUT_LIMIT:  # it printed fast, then answered
+            return too_much
+        return reply
 
     def run(self, fence: Fence, fence_name: str, timeout_s: float) -> FenceResult:
         start = self.output.stat().st_size

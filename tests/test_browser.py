@@ -1,7 +1,13 @@
 """Every page in headless Chromium: math typeset, images loaded, no console error, and no
-request that leaves the local server (no CDN for math, fonts or anything else)."""
+request that leaves the local server (no CDN for math, fonts or anything else).
+
+The browser is COURSE_CHROMIUM if set, else a Chromium or Chrome on the PATH, else the one
+Playwright installs (`uv run playwright install chromium`). Without one the tests skip, except
+under CI, where they fail.
+"""
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,7 +20,22 @@ import course
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Route, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
+
+def find_chromium() -> str | None:
+    """A browser to drive, or None for Playwright's own (which may not be installed)."""
+    if os.environ.get("COURSE_CHROMIUM"):
+        return os.environ["COURSE_CHROMIUM"]
+    names = ("chromium", "chromium-browser", "google-chrome", "chrome")
+    return next((found for name in names if (found := shutil.which(name))), None)
+
+
+def playwright_has_chromium() -> bool:
+    with sync_playwright() as playwright:
+        return Path(playwright.chromium.executable_path).exists()
+
+
+CHROMIUM = find_chromium()
+FOUND = CHROMIUM is not None or playwright_has_chromium()
 # As root, in a sandbox without network: no sandbox, no GPU, no background calls home.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -26,10 +47,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
+NOT_FOUND = (
+    "no Chromium found: set COURSE_CHROMIUM, install one (Debian: apt-get install chromium) "
+    "or run `uv run playwright install chromium`; .ci/run installs it"
 )
+if not FOUND and os.environ.get("CI"):
+    raise RuntimeError(NOT_FOUND)  # CI must run the browser tests, never skip them
+pytestmark = [pytest.mark.skipif(not FOUND, reason=NOT_FOUND), pytest.mark.xdist_group("browser")]
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -39,6 +63,9 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    executed = [path for path in course.pages() if course.lesson(path).fences]
+    for path in executed:  # run here, or wait for the worker that is running them
+        assert course.outcome(path).failure is None, course.outcome(path).failure
     site_dir = tmp_path_factory.mktemp("site")
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site_dir)))
     address = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -52,6 +79,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    ran = f"lessons: {len(executed)} from the cache, 0 run"
+    assert ran in done.stderr, "the build ran lessons the tests had run already"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield address

@@ -14,6 +14,7 @@ from lessons import (
     SERVER,
     Fence,
     Kernel,
+    LessonError,
     describe_failure,
     load_lesson,
     snippet_preprocessor,
@@ -208,3 +209,72 @@ def test_an_expected_output_that_differs_fails_the_build(tmp_path: Path) -> None
     done = build(make_course(tmp_path, MARKERS_PAGE.format(expected="goodbye")))
     assert done.returncode != 0
     assert "expected output" in done.stderr
+
+
+def test_an_unclosed_fence_fails_the_build_naming_the_line(tmp_path: Path) -> None:
+    text = page("demo.py:fine") + "\nMore prose.\n\n```python\nprint('never closed')\n"
+    done = build(make_course(tmp_path, text))
+    assert done.returncode != 0
+    assert f"docs/index.md:{text.split(chr(10)).index('```python', 12) + 1}" in done.stderr
+    assert "unclosed" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "<!--pytest.mark.skipif(True, reason='x')-->",
+        "<!--pytest.mark.xfail(False, reason='x')-->",
+        "<!--pytest.mark.skip(reason='x')-->",
+        "<!--pytest.mark.parametrize('x', [1])-->",
+        "<!--pytest-codeblocks:cont-->",
+        "<!--pytest-codeblocks:skipif(True)-->",
+    ],
+)
+def test_markers_the_course_does_not_use_are_rejected(tmp_path: Path, marker: str) -> None:
+    (tmp_path / "page.md").write_text(
+        f"# A lesson\n\n```python\nx = 1\n```\n\n{marker}\n```python\nprint(x)\n```\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LessonError, match=r"page\.md:\d+: marker .* is not used in this course"):
+        load_lesson(tmp_path / "page.md", snippet_preprocessor({"base_path": []}), tmp_path)
+
+
+def test_a_rejected_marker_fails_the_build(tmp_path: Path) -> None:
+    text = page("demo.py:fine").replace(
+        "```python", "<!--pytest.mark.skipif(True)-->\n```python", 1
+    )
+    done = build(make_course(tmp_path, text))
+    assert done.returncode != 0
+    line = text.split("\n").index("<!--pytest.mark.skipif(True)-->") + 2  # the fence's line
+    assert f"docs/index.md:{line}: marker <!--pytest.mark.skipif(True)--> is not" in done.stderr
+
+
+def test_a_timed_out_xfail_fence_fails_the_build_with_limit_and_output(tmp_path: Path) -> None:
+    hang = "<!--pytest.mark.xfail-->\n```python\nprint('waiting')\nimport time\ntime.sleep(60)\n```"
+    text = page("demo.py:fine") + f"\n{hang}\n\n```python\nprint('after')\n```\n"
+    done = build(make_course(tmp_path, text), COURSE_LESSON_TIMEOUT="3")
+    assert done.returncode != 0
+    line = text.split("\n").index("<!--pytest.mark.xfail-->") + 2
+    assert f"docs/index.md:{line}: the python fence at line {line} failed: Timeout" in done.stderr
+    assert "time limit of 3 s" in done.stderr
+    assert "    waiting" in done.stderr  # the output so far
+    assert "I/O operation on closed file" not in done.stderr
+
+
+def test_an_xfail_fence_that_runs_cleanly_fails_the_build(tmp_path: Path) -> None:
+    text = page("demo.py:fine") + "\n<!--pytest.mark.xfail-->\n```python\nprint('fine')\n```\n"
+    done = build(make_course(tmp_path, text))
+    assert done.returncode != 0
+    assert "marked xfail, but it ran without error" in done.stderr
+
+
+def test_every_failing_lesson_is_named_whatever_went_wrong(tmp_path: Path) -> None:
+    config_file = make_course(tmp_path, page("demo.py:fine"))
+    (tmp_path / "docs" / "other.md").write_text(page("demo.py:broken"), encoding="utf-8")
+    blocked = tmp_path / ".cache" / "lessons" / "docs" / "index"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the cache wants a folder", encoding="utf-8")
+    done = build(config_file)
+    assert done.returncode != 0
+    assert "docs/index.md: FileExistsError" in done.stderr  # not a LessonError, still named
+    assert "docs/other.md:" in done.stderr  # and the other lesson's failure is reported too

@@ -1,4 +1,4 @@
-"""Every lesson has the parts COURSE.md asks for, in order, and keeps the conventions."""
+"""Every lesson has the parts CONTRIBUTING.md lists, in order, and keeps the conventions."""
 
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""The site follows COURSE.md's outline: the navigation, the home page and the README agree."""
+"""The site follows the outline in CONTRIBUTING.md: the navigation, the home page and the README
+agree."""
 
 import re
 
