@@ -18,7 +18,7 @@ from pathlib import Path
 
 import course
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Route, sync_playwright
+from playwright.sync_api import BrowserContext, ConsoleMessage, Route, sync_playwright
 
 
 def find_chromium() -> str | None:
@@ -61,7 +61,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     executed = [path for path in course.pages() if course.lesson(path).fences]
     for path in executed:  # run here, or wait for the worker that is running them
@@ -88,11 +88,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserContext]:
+    """One browser context for every page, so that MathJax's script is fetched once."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
+        context = launched.new_context()
+        yield context
+        context.close()
         launched.close()
 
 
@@ -111,7 +114,7 @@ BROKEN_IMAGES = """() => [...document.images]
 
 
 @pytest.mark.parametrize("path", course.pages(), ids=lambda p: url_of(p) or "home")
-def test_page_renders_offline(browser: Browser, site: str, path: Path) -> None:
+def test_page_renders_offline(browser: BrowserContext, site: str, path: Path) -> None:
     page = browser.new_page()
     errors: list[str] = []
     outside: list[str] = []
@@ -144,7 +147,7 @@ def test_page_renders_offline(browser: Browser, site: str, path: Path) -> None:
     page.close()
 
 
-def test_instant_navigation_typesets_the_next_page(browser: Browser, site: str) -> None:
+def test_instant_navigation_typesets_the_next_page(browser: BrowserContext, site: str) -> None:
     page = browser.new_page()
     page.goto(site, wait_until="networkidle")
     page.evaluate("window.stillTheSameDocument = true")
