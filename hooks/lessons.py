@@ -430,6 +430,11 @@ class Kernel:
     """One lesson's process: fences go in one at a time and share its namespace."""
 
     def __init__(self, figure_dir: Path, workdir: Path, fork: bool = FORK) -> None:
+        if os.name == "nt":
+            raise LessonError(
+                "running the lessons needs Linux or macOS (on Windows, WSL); "
+                "COURSE_EXECUTE=0 builds the site without running them"
+            )
         handle, output = tempfile.mkstemp(prefix="lesson-output-", suffix=".txt")
         os.close(handle)
         self.output = Path(output)
