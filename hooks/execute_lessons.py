@@ -7,10 +7,12 @@ COURSE_EXECUTE=0 to build without running anything (the benchmark's floor).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
 import re
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,14 +23,27 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-if lessons.sources_changed():  # `mkdocs serve` reloads this hook after an edit; do the same
-    lessons.SERVER.close()
-    lessons = importlib.reload(lessons)
-
 EXECUTE = os.environ.get("COURSE_EXECUTE", "1") != "0"
 log = logging.getLogger("mkdocs.hooks.execute_lessons")
+THIS_FILE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 outcomes: dict[str, lessons.LessonOutcome] = {}  # by page src_uri
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """`mkdocs serve` keeps hooks loaded across rebuilds: reload the kernel's code if edited."""
+    global lessons
+    if lessons.sources_changed():
+        lessons.SERVER.close()
+        sys.path.insert(0, str(Path(__file__).parent))  # as MkDocs does to load a hook
+        try:
+            lessons = importlib.reload(lessons)
+        finally:
+            sys.path.remove(str(Path(__file__).parent))
+        log.info("hooks/lessons.py, lesson_kernel.py or capture_backend.py changed: reloaded")
+    if hashlib.sha256(Path(__file__).read_bytes()).hexdigest() != THIS_FILE:
+        log.warning("hooks/execute_lessons.py changed: restart mkdocs serve to use the edit")
+    return config
 
 
 def on_startup(command: str, dirty: bool) -> None:

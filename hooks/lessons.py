@@ -63,10 +63,10 @@ TILDE_FENCE = re.compile(r"^[ \t]*~{3,}")
 
 
 def _sources_hash() -> str:
-    """The kernel's and the hooks' code, as loaded now: part of every cache key."""
+    """The code that shapes a lesson's results, as loaded now: part of every cache key."""
     digest = hashlib.sha256()
-    for path in sorted(HOOKS.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in ("lessons.py", "lesson_kernel.py", "capture_backend.py"):
+        digest.update(name.encode() + b"\0" + (HOOKS / name).read_bytes())
     return digest.hexdigest()
 
 
@@ -74,7 +74,7 @@ SOURCES = _sources_hash()
 
 
 def sources_changed() -> bool:
-    """Whether hooks/ was edited since this module was imported (under `mkdocs serve`)."""
+    """Whether that code was edited since this module was imported (under `mkdocs serve`)."""
     return _sources_hash() != SOURCES
 
 

@@ -2,6 +2,7 @@
 without alt text. Each case builds a small course of its own with this course's mkdocs.yml."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +279,38 @@ def test_every_failing_lesson_is_named_whatever_went_wrong(tmp_path: Path) -> No
     assert done.returncode != 0
     assert "docs/index.md: FileExistsError" in done.stderr  # not a LessonError, still named
     assert "docs/other.md:" in done.stderr  # and the other lesson's failure is reported too
+
+
+REBUILD = """
+import logging, sys
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+build(load_config({config!r}))
+with open({edited!r}, "a", encoding="utf-8") as code:
+    code.write("# an edit\\n")
+build(load_config({config!r}))  # in the same process, as mkdocs serve rebuilds
+"""
+
+
+def test_an_edited_kernel_is_reloaded_between_rebuilds(tmp_path: Path) -> None:
+    config_file = make_course(tmp_path, page("demo.py:fine"))
+    hooks = tmp_path / "hooks"
+    shutil.copytree(course.ROOT / "hooks", hooks, ignore=shutil.ignore_patterns("__pycache__"))
+    settings = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    settings["hooks"] = [str(hooks / Path(hook).name) for hook in settings["hooks"]]
+    config_file.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    script = REBUILD.format(config=str(config_file), edited=str(hooks / "lessons.py"))
+    server = {"COURSE_KERNEL_SERVER": SERVER.address()} if FORK else {}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **server},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("lessons: 0 from the cache, 1 run") == 2, done.stdout
+    assert "lesson_kernel.py or capture_backend.py changed: reloaded" in done.stdout
