@@ -170,6 +170,9 @@ def serve(path: str) -> None:
     missing = [name for name in ("torch._dynamo", "matplotlib.pyplot") if name not in sys.modules]
     if missing:
         raise SystemExit(f"kernel server: preloading failed for {', '.join(missing)}")
+    tasks = Path("/proc/self/task")
+    if tasks.is_dir() and len(list(tasks.iterdir())) > 1:  # a fork copies only one thread
+        raise SystemExit("kernel server: preloading started threads, so forking is unsafe")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)

@@ -620,8 +620,11 @@ def output_mismatch(fence: Fence, output: str) -> str | None:
 
 # --- The cache: one entry per lesson and key, written whole or not at all ---------------------
 
-# Environment variables that can change what a lesson computes or how its figures look.
-RESULT_VARIABLES = re.compile(r"^(OMP_|MKL_|OPENBLAS_|KMP_|TORCH|PYTORCH|CUDA|CUBLAS|MPL|PYTHON)")
+# Environment variables that can change what a lesson computes or how its figures look. Not
+# TORCHINDUCTOR_*: importing torch._dynamo sets one in the importing process, results aside.
+RESULT_VARIABLES = re.compile(
+    r"^(OMP_|MKL_|OPENBLAS_|KMP_|CUBLAS_|CUDA_|PYTORCH_|TORCH_|MPL|PYTHONHASHSEED$|PYTHONPATH$)"
+)
 
 
 def environment() -> dict[str, Any]:
@@ -677,7 +680,8 @@ def cached_run(
     Each entry is written to a temporary folder and renamed into place, so a reader sees a
     whole entry or none.
     """
-    key = cache_key(lesson, environment() if settings is None else settings)
+    settings = environment() if settings is None else settings
+    key = cache_key(lesson, settings)
     folder = cache_root / lesson.label.removesuffix(".md")
     entry = folder / key
     folder.mkdir(parents=True, exist_ok=True)
@@ -691,6 +695,9 @@ def cached_run(
                 return outcome  # figures are not needed: the build fails
             stored = [None if r is None else asdict(r) for r in outcome.results]
             (scratch / "results.json").write_text(json.dumps(stored), encoding="utf-8")
+            # What the key was made of, besides the fences: to tell why a build missed.
+            environment_json = json.dumps(settings, indent=1, sort_keys=True)
+            (scratch / "environment.json").write_text(environment_json, encoding="utf-8")
             scratch.rename(entry)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -73,6 +73,20 @@ def test_the_key_sees_the_variables_that_change_results(
     assert cache_key(lesson, environment()) == base
 
 
+def test_the_key_is_the_same_in_a_process_that_imported_torch() -> None:
+    """Importing torch._dynamo sets variables of its own; the build never imports torch."""
+    import torch._dynamo  # noqa: F401
+
+    script = (
+        f"import json, sys\nsys.path.insert(0, {str(Path(lessons.__file__).parent)!r})\n"
+        "import lessons\nprint(json.dumps(lessons.environment()))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(fresh) == json.loads(json.dumps(environment()))
+
+
 def test_the_key_sees_a_module_installed_later(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: Any
 ) -> None:
