@@ -52,8 +52,9 @@ def fit_standardized(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
 ) -> tuple[float, float]:
     """Fit on x' = (x - mean) / std, then translate the line back to x."""
-    mean, std = X.mean(), X.std()
-    X_scaled = (X - mean) / std  # mean 0, standard deviation 1
+    # correction=0: the population std, so x' has mean 0 and mean square 1
+    mean, std = X.mean(), X.std(correction=0)
+    X_scaled = (X - mean) / std
     w_scaled, b_scaled, _ = train_by_hand(X_scaled, y, lr, num_steps)
     # y = w' (x - mean) / std + b'  =  (w' / std) x + (b' - w' mean / std)
     w = w_scaled / std

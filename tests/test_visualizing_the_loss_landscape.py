@@ -241,3 +241,20 @@ def test_exercise_3_newton_step() -> None:
         target = lesson.minimum(inputs, targets)
         assert [f"{v:.4f}" for v in landed.tolist()] == [f"{v:.4f}" for v in target.tolist()]
     assert "to four decimals for both data sets" in page()
+
+
+def test_standardized_but_correlated_inputs_stay_elongated() -> None:
+    """Two standardized inputs with correlation r: the MSE Hessian of (w1, w2, b) is twice
+    [[1, r, 0], [r, 1, 0], [0, 0, 1]], so its condition number is (1 + r) / (1 - r)."""
+    r = 0.995
+    generator = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(2, 100_000, generator=generator, dtype=torch.float64)
+    x1, x2 = z1, r * z1 + math.sqrt(1 - r**2) * z2
+    X = torch.stack([x1, x2, torch.ones_like(x1)], dim=1)
+    X[:, :2] = (X[:, :2] - X[:, :2].mean(0)) / X[:, :2].std(0, correction=0)
+    H = 2 * X.T @ X / len(X)  # the Hessian of mean((X @ theta - y)^2), for any y
+    eigenvalues = torch.linalg.eigvalsh(H)
+    condition = (eigenvalues.max() / eigenvalues.min()).item()
+    assert abs(condition - (1 + r) / (1 - r)) / condition < 0.05  # sampling noise in r
+    assert round((1 + r) / (1 - r)) == 399
+    assert "a condition number of $(1 + r) / (1 - r)$, about 400 at $r = 0.995$" in page()
