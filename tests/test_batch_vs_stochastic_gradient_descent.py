@@ -1,5 +1,6 @@
 """Lesson 1.3: every number the page states is what the snippets compute (timings excepted)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import batch_vs_stochastic_gradient_descent as lesson
@@ -211,3 +212,29 @@ def test_exercise_3_decaying_learning_rate() -> None:
         f"on average {constant_gap} above the best; with the decaying rate, only {decaying_gap}"
         in (page())
     )
+
+
+def test_what_a_zero_or_missing_gradient_does_to_each_optimizer() -> None:
+    """The prose: plain SGD leaves a parameter with a zero gradient where it is; momentum, Adam
+    and weight decay still move it; a None gradient is skipped by all of them."""
+
+    Make = Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer]
+
+    def moves(make: Make) -> list[bool]:
+        p = torch.nn.Parameter(torch.tensor(1.0))
+        optimizer = make([p])
+        p.grad = torch.tensor(1.0)  # a first step builds up any momentum
+        optimizer.step()
+        moved = []
+        for grad in (torch.tensor(0.0), None):
+            before = p.item()
+            p.grad = grad
+            optimizer.step()
+            moved.append(p.item() != before)
+        return moved  # [moved on a zero gradient, moved on a None gradient]
+
+    assert moves(lambda ps: torch.optim.SGD(ps, lr=0.1)) == [False, False]
+    assert moves(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)) == [True, False]
+    assert moves(lambda ps: torch.optim.SGD(ps, lr=0.1, weight_decay=0.1)) == [True, False]
+    assert moves(lambda ps: torch.optim.Adam(ps, lr=0.1)) == [True, False]
+    assert "With plain SGD, as here, that weight then stays where it was." in page()
