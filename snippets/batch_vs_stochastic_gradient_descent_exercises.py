@@ -33,7 +33,7 @@ def batch_gradients(
         batch = torch.randperm(len(X), generator=generator)[:batch_size].to(
             X.device
         )
-        w.grad = None  # zero the gradients
+        w.grad, b.grad = None, None  # zero the gradients of both parameters
         y_hat = w * X[batch] + b  # forward
         loss = mse(y_hat, y[batch])  # loss
         loss.backward()  # backward (no step: we only look at the gradient)
