@@ -48,7 +48,6 @@ import torch._dynamo  # torch.optim imports it at its first call: 4 s saved in e
 plt.rcParams["svg.hashsalt"] = "learn-the-training-loop"
 plt.rcParams["svg.fonttype"] = "path"
 
-OUTPUT_LIMIT = 1 << 20  # bytes one fence may print; lessons.py stops a kernel that prints more
 EMPTY_STDIN = "fences run with an empty stdin: a lesson cannot ask its reader for input"
 
 
@@ -100,9 +99,9 @@ def run_fence(request: dict[str, str], namespace: dict[str, Any]) -> None:
         raise RuntimeError(f"{syntax} fence exited with status {done.returncode}")
 
 
-def read_output(output: io.BufferedReader, start: int) -> str:
+def read_output(output: io.BufferedReader, start: int, limit: int) -> str:
     output.seek(start)
-    return output.read(OUTPUT_LIMIT).decode("utf-8", errors="replace")
+    return output.read(limit).decode("utf-8", errors="replace")
 
 
 def unbuffered_text(fd: int) -> io.TextIOWrapper:
@@ -161,7 +160,7 @@ def run_kernel(channel: Connection) -> None:
             capture_backend.shown.clear()
             plt.close("all")
         reply["seconds"] = time.perf_counter() - began
-        reply["output"] = read_output(output, start)
+        reply["output"] = read_output(output, start, setup["output_limit"])
         channel.send(reply)
 
 

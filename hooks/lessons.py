@@ -52,7 +52,7 @@ KERNEL = HOOKS / "lesson_kernel.py"
 PROJECT = HOOKS.parent
 LESSON_TIMEOUT_S = float(os.environ.get("COURSE_LESSON_TIMEOUT", "180"))  # a whole lesson
 STARTUP_TIMEOUT_S = 120.0  # for the kernel server to import torch, or a fresh kernel to start
-OUTPUT_LIMIT = 1 << 20  # bytes one fence may print (lesson_kernel.OUTPUT_LIMIT)
+OUTPUT_LIMIT = 1 << 20  # bytes one fence may print; the kernel is told, and stopped past it
 # Fork kernels from the server where that is safe; on macOS start each one fresh.
 FORK = os.environ.get("COURSE_KERNEL_FORK", "1" if sys.platform == "linux" else "0") != "0"
 
@@ -407,6 +407,10 @@ class KernelServer:
                 raise LessonError(f"no kernel server answered at {address}")
             time.sleep(0.05)
 
+    def shared(self) -> dict[str, str]:
+        """Environment for a build this process starts, so that it forks from this server."""
+        return {"COURSE_KERNEL_SERVER": self.address()} if FORK else {}
+
     def close(self) -> None:
         with self._lock:
             process, self._process = self._process, None
@@ -456,7 +460,12 @@ class Kernel:
                 )
             theirs.close()
         self.channel = Connection(ours.detach())
-        setup = {"workdir": str(workdir), "figure_dir": str(figure_dir), "output": output}
+        setup = {
+            "workdir": str(workdir),
+            "figure_dir": str(figure_dir),
+            "output": output,
+            "output_limit": OUTPUT_LIMIT,
+        }
         self.channel.send(setup)
         hello = self._receive(STARTUP_TIMEOUT_S, 0)
         if not isinstance(hello, dict) or "pid" not in hello:

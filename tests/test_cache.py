@@ -123,8 +123,7 @@ def test_two_runs_at_once_run_the_lesson_once_and_agree(tmp_path: Path) -> None:
     )
     lesson_of(tmp_path, code)
     script = RACE.format(hooks=str(Path(lessons.__file__).parent), root=str(tmp_path))
-    server = {"COURSE_KERNEL_SERVER": lessons.SERVER.address()} if lessons.FORK else {}
-    env = {**os.environ, **server}
+    env = {**os.environ, **lessons.SERVER.shared()}
     racers = [
         subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(2)

@@ -11,7 +11,6 @@ import course
 import pytest
 import yaml
 from lessons import (
-    FORK,
     SERVER,
     Fence,
     Kernel,
@@ -62,11 +61,10 @@ def make_course(root: Path, page: str, snippet: str = SNIPPET) -> Path:
 
 def build(config_file: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Build a small course; its kernels fork from this test process's kernel server."""
-    server = {"COURSE_KERNEL_SERVER": SERVER.address()} if FORK else {}
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file)],
         cwd=config_file.parent,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **server, **env},
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **SERVER.shared(), **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -301,11 +299,10 @@ def test_an_edited_kernel_is_reloaded_between_rebuilds(tmp_path: Path) -> None:
     settings["hooks"] = [str(hooks / Path(hook).name) for hook in settings["hooks"]]
     config_file.write_text(yaml.safe_dump(settings), encoding="utf-8")
     script = REBUILD.format(config=str(config_file), edited=str(hooks / "lessons.py"))
-    server = {"COURSE_KERNEL_SERVER": SERVER.address()} if FORK else {}
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=tmp_path,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **server},
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **SERVER.shared()},
         capture_output=True,
         text=True,
         timeout=300,
