@@ -12,7 +12,7 @@ import torch
 
 # --8<-- [end:imports]
 # isort: split
-from helpers import get_device, seed_everything
+from helpers import get_device, log_scale, seed_everything
 from linear_regression import make_data, mse
 
 
@@ -173,21 +173,24 @@ def main() -> None:
     # --8<-- [start:plot-curves]
     fig, (ax_step, ax_epoch) = plt.subplots(1, 2, figsize=(10, 4))
     for name, history in runs.items():
+        # stochastic's jitter goes faint and underneath, so that the curves
+        # it crosses stay visible
+        style = {"alpha": 0.45, "zorder": 1} if name == "stochastic" else {}
         steps = torch.arange(history.num_steps + 1)  # 0 = the start
-        ax_step.plot(steps, losses[name], label=name, lw=1)
+        ax_step.plot(steps, losses[name], label=name, lw=1, **style)
         # the loss after 0, 1, 2, ... epochs
         epoch_ends = losses[name][:: history.steps_per_epoch]
-        ax_epoch.plot(
-            torch.arange(num_epochs + 1), epoch_ends, marker=".", label=name
-        )
+        epochs = torch.arange(num_epochs + 1)
+        ax_epoch.plot(epochs, epoch_ends, marker=".", label=name, **style)
     # linear from 0 to 1, logarithmic beyond: step 0 stays on the axis
     ax_step.set_xscale("symlog", linthresh=1)
+    ax_step.set_xticks([0, 1, 10, 100, 1000], ["0", "1", "10", "100", "1000"])
     ax_step.set_title("Loss per update")
     ax_step.set_xlabel("step (0 = start; log scale beyond 1)")
     ax_epoch.set_title("Loss per epoch")
     ax_epoch.set_xlabel("epoch (0 = start)")
     for ax in (ax_step, ax_epoch):
-        ax.set_yscale("log")
+        log_scale(ax)
         ax.set_ylabel("loss on all points (log scale)")
         ax.legend()
     fig.tight_layout()
@@ -234,8 +237,8 @@ def main() -> None:
         steps = torch.arange(1, history.num_steps + 1)
         milliseconds = steps * step_seconds[name] * 1000
         ax.plot(milliseconds, losses[name][1:], label=name, lw=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_scale(ax, "x")
+    log_scale(ax)
     ax.set_title("Loss against compute time (estimated on this machine)")
     ax.set_xlabel("steps times median time per step (ms, log scale)")
     ax.set_ylabel("loss on all points (log scale)")
@@ -276,7 +279,7 @@ def main() -> None:
             f"loss above the best by {excess.mean().item():.4f} on average, "
             f"{excess.max().item():.4f} at worst"
         )
-    ax.set_yscale("log")
+    log_scale(ax)
     ax.set_title("SGD never settles: its last three epochs")
     ax.set_xlabel("step")
     ax.set_ylabel("loss minus best possible loss (log scale)")

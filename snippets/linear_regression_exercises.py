@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import torch
 
 # isort: split
-from helpers import get_device, seed_everything
+from helpers import get_device, log_scale, seed_everything
 from linear_regression import closed_form, make_data, mse, train_by_hand
 
 
@@ -153,7 +153,7 @@ def main() -> None:
         label = f"lr = {lr}:"
         print(f"{label:<10} loss after 30 steps {losses[-1]:.4g}")
     print(f"estimated ceiling 1 / mean(x^2) = {1 / (X**2).mean().item():.2f}")
-    ax.set_yscale("log")
+    log_scale(ax)
     ax.set_title("The same loop with four learning rates")
     ax.set_xlabel("step")
     ax.set_ylabel("MSE loss (log scale)")

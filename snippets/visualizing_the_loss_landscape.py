@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 
 # --8<-- [end:imports]
 # isort: split
-from helpers import get_device, seed_everything
+from helpers import get_device, log_scale, seed_everything
 from linear_regression import make_data, mse
 
 
@@ -61,8 +61,9 @@ def quadratic_loss(
     w_values: torch.Tensor,
     b_values: torch.Tensor,
 ) -> torch.Tensor:
-    """The same surface from the exact quadratic form L* + (1/2) d^T H d, with
-    d = (w, b) - min."""
+    """The same surface from the exact formula
+    L* + (1/2) (H_ww dw^2 + 2 H_wb dw db + H_bb db^2), where (dw, db) is the
+    distance from the minimum (w*, b*) and L* the loss there."""
     H, theta_star = hessian(X), minimum(X, y)
     w_star, b_star = theta_star[0], theta_star[1]
     loss_star = mse(w_star * X + b_star, y)
@@ -136,29 +137,135 @@ def draw_contours(
     return lines
 
 
-def draw_path(
-    ax: Axes, path: torch.Tensor, color: str, label: str, zorder: float = 2
+def draw_map(
+    ax: Axes,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    path: torch.Tensor,
+    title: str,
+    window: tuple[float, float, float, float],
+    color: str = "C3",
+    names: tuple[str, str] = ("w", "b"),
 ) -> None:
-    """Draw a gradient descent path: a dot at each (w, b), joined in order.
-    Paths with a higher zorder are drawn on top."""
-    ax.plot(
-        path[:, 0],
-        path[:, 1],
-        "o-",
-        color=color,
-        ms=3,
-        lw=1.2,
-        label=label,
-        zorder=zorder,
+    """A contour map of the loss over window = (w_low, w_high, b_low, b_high),
+    with a path of gradient descent and a red star on the minimum."""
+    w_low, w_high, b_low, b_high = window
+    w_values = torch.linspace(w_low, w_high, 121, device=X.device)
+    b_values = torch.linspace(b_low, b_high, 121, device=X.device)
+    L = loss_grid(X, y, w_values, b_values)
+    draw_contours(ax, w_values, b_values, L, title, names)
+    ax.plot(path[:, 0], path[:, 1], "o-", color=color, ms=3, lw=1.2)
+    w_star, b_star = minimum(X, y).tolist()
+    ax.plot(w_star, b_star, "r*", ms=14, zorder=5)
+
+
+def draw_landscape(
+    w_values: torch.Tensor, b_values: torch.Tensor, L: torch.Tensor
+) -> None:
+    """The loss grid L as a contour map (left) and a 3-D surface (right), with a
+    red star on the lowest grid point."""
+    row, col = divmod(int(L.argmin().item()), L.shape[1])
+    w_low, b_low, L_low = w_values[col].item(), b_values[row].item(), L.min()
+    fig = plt.figure(figsize=(10, 4))
+    ax_contour = fig.add_subplot(1, 2, 1)
+    lines = draw_contours(
+        ax_contour, w_values, b_values, L, "Contours of the loss"
     )
+    fig.colorbar(lines, ax=ax_contour, label="MSE loss")
+    ax_contour.plot(w_low, b_low, "r*", ms=14, label="lowest grid point")
+    ax_contour.legend(loc="upper right")
+    # matplotlib's 3-D axes are untyped
+    ax_3d: Any = fig.add_subplot(1, 2, 2, projection="3d")
+    Wg, Bg = torch.meshgrid(w_values.cpu(), b_values.cpu(), indexing="xy")
+    # every 6th grid line (21 of 121) is smooth enough and keeps the file small
+    ax_3d.plot_surface(
+        Wg[::6, ::6],
+        Bg[::6, ::6],
+        L.cpu()[::6, ::6],
+        rcount=21,
+        ccount=21,
+        cmap="viridis",
+        lw=0,
+        alpha=0.9,
+    )
+    ax_3d.plot([w_low], [b_low], [L_low.item()], "r*", ms=12, zorder=10)
+    ax_3d.set_title("The same loss as a surface")
+    ax_3d.set_xlabel("weight w")
+    ax_3d.set_ylabel("bias b")
+    ax_3d.set_zlabel("MSE loss")
+    ax_3d.view_init(elev=30, azim=-60)
+    fig.set_label(
+        "Left: nested, almost circular oval contour lines of the loss around "
+        "a red star that marks the lowest grid point. Right: the same loss "
+        "drawn as a smooth bowl-shaped surface over the (w, b) plane."
+    )
+    plt.show()
 
 
-def mark_minimum(
-    ax: Axes, theta_star: torch.Tensor, label: str = "minimum"
+def draw_descent(X: torch.Tensor, y: torch.Tensor, path: torch.Tensor) -> None:
+    """One path of gradient descent on the contour map."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    window = (-1.0, 5.0, -2.0, 4.0)  # the grid of the first map
+    draw_map(ax, X, y, path, "Gradient descent walking downhill", window)
+    fig.set_label(
+        "Contour lines of the loss with a chain of dots starting at the upper "
+        "left: the steps are long at first, then shorten as the path curves "
+        "into the minimum, marked by a red star."
+    )
+    plt.show()
+
+
+def draw_rates(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    runs: dict[float, tuple[torch.Tensor, list[float]]],
 ) -> None:
-    """A red star at the bottom of the bowl."""
-    w_star, b_star = theta_star.tolist()
-    ax.plot(w_star, b_star, "r*", ms=14, label=label, zorder=5)
+    """One map per learning rate (top row) and their loss curves (bottom)."""
+    fig = plt.figure(figsize=(10, 7))
+    grid = fig.add_gridspec(2, len(runs), height_ratios=(3, 2))
+    ax_losses = fig.add_subplot(grid[1, :])
+    for i, (lr, (path, losses)) in enumerate(runs.items()):
+        color = f"C{i}"
+        ax = fig.add_subplot(grid[0, i])
+        # a window wide enough to keep a diverging path in view
+        draw_map(ax, X, y, path, f"lr = {lr}", (-5, 9, -3, 5), color)
+        ax_losses.plot(losses, "o-", color=color, ms=3, label=f"lr = {lr}")
+    log_scale(ax_losses)
+    ax_losses.set_title("Loss along each path")
+    ax_losses.set_xlabel("steps taken")
+    ax_losses.set_ylabel("MSE loss (log scale)")
+    ax_losses.legend()
+    fig.set_label(
+        "Top: three maps of the loss contours, one path each from the same "
+        "start. With lr 0.05 the path creeps a short way towards the red "
+        "star; with lr 0.3 it runs straight to it; with lr 0.75 it bounces "
+        "from left to right and back, further out each time. Bottom: their "
+        "losses, falling slowly, falling fast, and rising."
+    )
+    plt.show()
+
+
+def draw_zig_zag(
+    X_raw: torch.Tensor,
+    X_std: torch.Tensor,
+    y: torch.Tensor,
+    path_raw: torch.Tensor,
+    path_std: torch.Tensor,
+) -> None:
+    """Gradient descent on raw inputs (left) and standardized ones (right)."""
+    fig, (ax_raw, ax_std) = plt.subplots(1, 2, figsize=(10, 4))
+    draw_map(ax_raw, X_raw, y, path_raw, "raw x", (-3.5, 8.5, -3.0, 9.0))
+    # the standardized problem has its own parameters, w' and b'
+    window, names = (-4.0, 16.0, -4.0, 16.0), ("w'", "b'")
+    draw_map(ax_std, X_std, y, path_std, "standardized x", window, names=names)
+    fig.set_label(
+        "Left: with raw inputs the contours are long, thin, slightly tilted "
+        "ellipses and the path zig-zags across the narrow valley while "
+        "creeping along it. Right: with standardized inputs, on axes for the "
+        "new parameters, the contours are circles and the path runs straight "
+        "to the minimum."
+    )
+    plt.show()
 
 
 # --8<-- [end:plot-helpers]
@@ -189,49 +296,7 @@ def main() -> None:
     # --8<-- [end:grid]
 
     # --8<-- [start:plot-landscape]
-    # the lowest grid point
-    theta_grid = torch.stack([w_values[col], b_values[row]])
-    fig = plt.figure(figsize=(10, 4))
-    ax_contour = fig.add_subplot(1, 2, 1)
-    lines = draw_contours(
-        ax_contour, w_values, b_values, L, "Contours of the loss"
-    )
-    fig.colorbar(lines, ax=ax_contour, label="MSE loss")
-    mark_minimum(ax_contour, theta_grid, "lowest grid point")
-    ax_contour.legend(loc="upper right")
-    # matplotlib's 3-D axes are untyped
-    ax_3d: Any = fig.add_subplot(1, 2, 2, projection="3d")
-    Wg, Bg = torch.meshgrid(w_values.cpu(), b_values.cpu(), indexing="xy")
-    # every 6th grid line (21 of 121) is smooth enough and keeps the file small
-    ax_3d.plot_surface(
-        Wg[::6, ::6],
-        Bg[::6, ::6],
-        L.cpu()[::6, ::6],
-        rcount=21,
-        ccount=21,
-        cmap="viridis",
-        lw=0,
-        alpha=0.9,
-    )
-    ax_3d.plot(
-        [w_values[col].item()],
-        [b_values[row].item()],
-        [L.min().item()],
-        "r*",
-        ms=12,
-        zorder=10,
-    )
-    ax_3d.set_title("The same loss as a surface")
-    ax_3d.set_xlabel("weight w")
-    ax_3d.set_ylabel("bias b")
-    ax_3d.set_zlabel("MSE loss")
-    ax_3d.view_init(elev=30, azim=-60)
-    fig.set_label(
-        "Left: nested, almost circular oval contour lines of the loss around "
-        "a red star that marks the lowest grid point. Right: the same loss "
-        "drawn as a smooth bowl-shaped surface over the (w, b) plane."
-    )
-    plt.show()
+    draw_landscape(w_values, b_values, L)
     # --8<-- [end:plot-landscape]
 
     # --8<-- [start:check-quadratic]
@@ -260,28 +325,12 @@ def main() -> None:
     # --8<-- [start:one-path]
     w0, b0 = -0.5, 3.5  # a start far from the minimum
     path, losses = descend(X, y, w0, b0, lr=0.1, num_steps=30)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    draw_contours(
-        ax,
-        w_values,
-        b_values,
-        L,
-        "Gradient descent walking downhill (lr = 0.1)",
-    )
-    draw_path(ax, path, "C3", "gradient descent path")
-    mark_minimum(ax, theta_star)
-    ax.legend(loc="lower left")
-    fig.set_label(
-        "Contour lines of the loss with a chain of dots starting at the upper "
-        "left: the steps are long at first, then shorten as the path curves "
-        "into the minimum."
-    )
-    plt.show()
-    print(f"start:         w = {w0:.4f}, b = {b0:.4f}, loss {losses[0]:.4f}")
+    print(f"start:          w = {w0:.4f}, b = {b0:.4f}, loss {losses[0]:.4f}")
     print(
         f"after 30 steps: w = {path[-1, 0].item():.4f}, "
-        f"b = {path[-1, 1].item():.4f}"
+        f"b = {path[-1, 1].item():.4f}, loss {losses[-1]:.4f}"
     )
+    draw_descent(X, y, path)
     # --8<-- [end:one-path]
 
     # --8<-- [start:eigenvalues]
@@ -302,40 +351,11 @@ def main() -> None:
     # --8<-- [end:eigenvalues]
 
     # --8<-- [start:three-rates]
-    # learning rate: (color, zorder). All three paths set off along the same
-    # line, so each is drawn on top of the one with the next longer strides.
-    rates = {0.05: ("C0", 4), 0.3: ("C2", 3), 0.75: ("C3", 2)}
-    # a wider window, so that the diverging path stays in view
-    w_wide = torch.linspace(-5, 9, 141, device=device)
-    b_wide = torch.linspace(-3, 5, 81, device=device)
-    L_wide = loss_grid(X, y, w_wide, b_wide)
-    fig, (ax_paths, ax_losses) = plt.subplots(
-        1, 2, figsize=(10, 4), width_ratios=(3, 2)
-    )
-    draw_contours(
-        ax_paths, w_wide, b_wide, L_wide, "Three learning rates, 12 steps each"
-    )
-    for lr, (color, zorder) in rates.items():
-        path, losses = descend(X, y, w0, b0, lr, num_steps=12)
-        draw_path(ax_paths, path, color, f"lr = {lr}", zorder)
-        ax_losses.plot(losses, "o-", color=color, ms=3, label=f"lr = {lr}")
-        print(f"lr = {lr}: loss after 12 steps {losses[-1]:.4f}")
-    mark_minimum(ax_paths, theta_star)
-    ax_paths.legend(loc="lower left", fontsize=8)
-    ax_losses.set_yscale("log")
-    ax_losses.set_title("Loss along each path")
-    ax_losses.set_xlabel("steps taken")
-    ax_losses.set_xticks(range(0, 13, 2))
-    ax_losses.set_ylabel("MSE loss (log scale)")
-    ax_losses.legend()
-    fig.set_label(
-        "Left: three paths from the same start on the loss contours. The "
-        "smallest rate creeps a short way, the middle one runs straight to "
-        "the minimum, the largest bounces from left to right and back, "
-        "further out each time. Right: their losses, falling slowly, falling "
-        "fast, and rising."
-    )
-    plt.show()
+    runs: dict[float, tuple[torch.Tensor, list[float]]] = {}
+    for lr in (0.05, 0.3, 0.75):
+        runs[lr] = descend(X, y, w0, b0, lr, num_steps=12)
+        print(f"lr = {lr}: loss after 12 steps {runs[lr][1][-1]:.4f}")
+    draw_rates(X, y, runs)
     # --8<-- [end:three-rates]
 
     # --8<-- [start:wide-data]
@@ -353,56 +373,20 @@ def main() -> None:
     # --8<-- [end:wide-data]
 
     # --8<-- [start:zig-zag]
-    fig, (ax_raw, ax_std) = plt.subplots(1, 2, figsize=(10, 4))
-    runs = (
-        # (axes, inputs, lr, start, w from/to, b from/to, name, parameters)
-        (
-            ax_raw,
-            X_wide,
-            0.028,
-            (-0.5, 8.0),
-            (-3.5, 8.5),
-            (-3.0, 9.0),
-            "raw x",
-            ("w", "b"),
-        ),
-        (
-            ax_std,
-            X_std,
-            0.25,
-            (0.0, 0.0),
-            (-4.0, 16.0),
-            (-4.0, 16.0),
-            "standardized x",
-            ("w'", "b'"),  # the standardized problem's own parameters
-        ),
-    )
-    for ax, inputs, lr, start, w_range, b_range, name, names in runs:
-        w_grid = torch.linspace(*w_range, 121, device=device)
-        b_grid = torch.linspace(*b_range, 121, device=device)
-        L_grid = loss_grid(inputs, y_wide, w_grid, b_grid)
-        draw_contours(
-            ax, w_grid, b_grid, L_grid, f"{name}: lr = {lr}, 40 steps", names
-        )
-        path, _ = descend(inputs, y_wide, *start, lr, num_steps=40)
-        draw_path(ax, path, "C3", "gradient descent path")
+    path_raw, _ = descend(X_wide, y_wide, -0.5, 8.0, lr=0.028, num_steps=40)
+    path_std, _ = descend(X_std, y_wide, 0.0, 0.0, lr=0.25, num_steps=40)
+    for name, inputs, path in (
+        ("raw x", X_wide, path_raw),
+        ("standardized x", X_std, path_std),
+    ):
         target = minimum(inputs, y_wide).cpu()
-        mark_minimum(ax, target)
-        ax.legend(loc="lower right", fontsize=8)
         distance_start = (path[0] - target).norm().item()
         distance_end = (path[-1] - target).norm().item()
         print(
             f"{name:<15} distance to the minimum: "
             f"{distance_start:.4f} at the start, {distance_end:.4f} after 40"
         )
-    fig.set_label(
-        "Left: with raw inputs the contours are long, thin, slightly tilted "
-        "ellipses and the path zig-zags across the narrow valley while "
-        "creeping along it. Right: with standardized inputs, on axes for the "
-        "new parameters, the contours are circles and the path runs straight "
-        "to the minimum."
-    )
-    plt.show()
+    draw_zig_zag(X_wide, X_std, y_wide, path_raw, path_std)
     # --8<-- [end:zig-zag]
 
 

@@ -55,19 +55,58 @@ def shrink_factor(H: torch.Tensor, lrs: torch.Tensor) -> torch.Tensor:
 # --8<-- [end:ex2]
 
 
+# --8<-- [start:ex2-plot]
+def draw_shrink_factor(
+    H: torch.Tensor, lrs: torch.Tensor, lr_best: float
+) -> None:
+    """The shrink factor against the learning rate (left) and a close-up near
+    the limit 2 / largest eigenvalue (right)."""
+    lr_limit = 2 / torch.linalg.eigvalsh(H)[-1].item()
+    best = torch.tensor([lr_best], device=H.device)
+    factor_best = shrink_factor(H, best).item()
+    lrs_zoom = torch.linspace(0.0296, 0.0304, 161, device=lrs.device)
+    fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, lr_grid, title in (
+        (ax_all, lrs, "All learning rates (x in [0, 10))"),
+        (ax_zoom, lrs_zoom, "Close-up near the limit"),
+    ):
+        ax.plot(lr_grid.cpu(), shrink_factor(H, lr_grid).cpu())
+        ax.axhline(1, color="k", ls="--", lw=1, label="factor 1: no progress")
+        ax.axvline(lr_limit, color="C3", ls=":", label="2 / largest eigenvalue")
+        ax.plot(lr_best, factor_best, "r*", ms=12, label="best learning rate")
+        # the interesting part lies just below 1
+        ax.set_ylim(0.975, 1.01)
+        ax.set_title(title)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("shrink factor per step")
+    ax_zoom.set_xticks([0.0296, 0.0298, 0.0300, 0.0302, 0.0304])
+    ax_all.legend(loc="lower left")
+    fig.set_label(
+        "Left: the shrink factor falls slowly in a straight line from 1 as "
+        "the learning rate grows, reaches its lowest value just below 1, then "
+        "shoots up past 1 at two over the largest eigenvalue. Right: a "
+        "close-up showing the best learning rate just to the left of that "
+        "limit."
+    )
+    plt.show()
+
+
+# --8<-- [end:ex2-plot]
+
+
 # --8<-- [start:ex3]
 def newton_step(
     X: torch.Tensor, y: torch.Tensor, w: float, b: float
 ) -> torch.Tensor:
-    """One step theta - H^{-1} grad L(theta): exact for a quadratic, so it lands
-    on the bottom."""
+    """A Newton step: solve H [dw, db] = gradient for the distances to the
+    minimum, then step by them. Exact for a quadratic: it lands on the bottom.
+    """
     y_hat = w * X + b
     # (2,)
     grad = torch.stack([2 * ((y_hat - y) * X).mean(), 2 * (y_hat - y).mean()])
     theta = torch.tensor([w, b], device=X.device)
-    # H^{-1} grad, without inverting H
-    step: torch.Tensor = torch.linalg.solve(hessian(X), grad)
-    return theta - step
+    distances: torch.Tensor = torch.linalg.solve(hessian(X), grad)
+    return theta - distances
 
 
 # --8<-- [end:ex3]
@@ -106,38 +145,7 @@ def main() -> None:
         "factor (high - low) / (high + low) = "
         f"{(high - low) / (high + low):.4f}"
     )
-    # a close-up around the best rate and the limit, with finer steps
-    lrs_zoom = torch.linspace(0.0296, 0.0304, 161, device=device)  # (161,)
-    fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, lr_grid, title in (
-        (ax_all, lrs, "All learning rates (x in [0, 10))"),
-        (ax_zoom, lrs_zoom, "Close-up near the limit"),
-    ):
-        ax.plot(lr_grid.cpu(), shrink_factor(H_wide, lr_grid).cpu())
-        ax.axhline(1, color="k", ls="--", lw=1, label="factor 1: no progress")
-        ax.axvline(2 / high, color="C3", ls=":", label="2 / largest eigenvalue")
-        ax.plot(
-            lrs[best].item(),
-            factors[best].item(),
-            "r*",
-            ms=12,
-            label="best learning rate",
-        )
-        # the interesting part lies just below 1
-        ax.set_ylim(0.975, 1.01)
-        ax.set_title(title)
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("shrink factor per step")
-    ax_zoom.set_xticks([0.0296, 0.0298, 0.0300, 0.0302, 0.0304])
-    ax_all.legend(loc="lower left")
-    fig.set_label(
-        "Left: the shrink factor falls slowly in a straight line from 1 as "
-        "the learning rate grows, reaches its lowest value just below 1, then "
-        "shoots up past 1 at two over the largest eigenvalue. Right: a "
-        "close-up showing the best learning rate just to the left of that "
-        "limit."
-    )
-    plt.show()
+    draw_shrink_factor(H_wide, lrs, lrs[best].item())
     # --8<-- [end:ex2-run]
 
     # --8<-- [start:ex3-run]

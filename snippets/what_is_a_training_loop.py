@@ -7,7 +7,7 @@ import torch
 
 # --8<-- [end:imports]
 # isort: split
-from helpers import get_device, seed_everything
+from helpers import get_device, log_scale, seed_everything
 
 
 # --8<-- [start:make-data]
@@ -126,7 +126,7 @@ def main() -> None:
     )
     ax_fit.legend()
     ax_loss.plot(range(num_steps), loss_history, "o-")
-    ax_loss.set_yscale("log")
+    log_scale(ax_loss)
     ax_loss.set(
         title="The loss at each step",
         xlabel="step",

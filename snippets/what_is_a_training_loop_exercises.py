@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import torch
 
 # isort: split
-from helpers import get_device, seed_everything
+from helpers import get_device, log_scale, seed_everything
 from what_is_a_training_loop import make_data, mse, train
 
 
@@ -87,7 +87,7 @@ def main() -> None:
         )
         print(f"lr = {lr:<5}  final loss = {loss_history[-1]:9.4f}   {reached}")
         ax.plot(loss_history, label=f"lr = {lr}")
-    ax.set_yscale("log")
+    log_scale(ax)
     ax.set(
         title="One problem, five learning rates",
         xlabel="step",

@@ -76,8 +76,9 @@ def test_exercises_have_solution_code(path: Path) -> None:
         assert "**Solution.**" in exercise, f"exercise {number} has no solution"
         runs = [b for b in code_blocks(exercise) if b.syntax == "python"]
         assert runs, f"exercise {number} shows no solution code"
-        assert not re.search(r"^\?\?\?", exercise, flags=re.MULTILINE), (
-            "solutions are never collapsed"
+        folded = re.findall(r"^\?\?\?.*$", exercise, flags=re.MULTILINE)
+        assert all(line.endswith('(plotting code)"') for line in folded), (
+            f"exercise {number}: only plotting code is folded, never a solution"
         )
 
 
@@ -119,3 +120,18 @@ def test_every_display_formula_is_explained(path: Path) -> None:
 def test_installs_use_uv_not_pip(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"\bpip3? install\b|python -m pip\b", text), "install with uv, not pip"
+
+
+FOLDED = re.compile(r'^(\s*)\?\?\?\+? (\w+) "(.+)"\n', flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_folded_blocks_are_plotting_code_or_going_deeper(path: Path) -> None:
+    """A reader may skip what is folded: drawing code, or an optional "Going deeper" box."""
+    text = path.read_text(encoding="utf-8")
+    titles = [title for _, _, title in FOLDED.findall(text)]
+    assert len(titles) == len(re.findall(r"^\s*\?\?\?", text, flags=re.MULTILINE)), (
+        'write folded blocks as ??? kind "title"'
+    )
+    for title in titles:
+        assert title.endswith("(plotting code)") or title.startswith("Going deeper"), title
