@@ -97,18 +97,20 @@ def check_gradients_mae(
 
 def train_mae(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> torch.Tensor:
     """Full-batch gradient descent on the mean absolute error, with
-    hand-derived gradients."""
+    hand-derived gradients. Returns every (w, b) visited: (num_steps + 1, 2)."""
     w = torch.zeros((), device=X.device)
     b = torch.zeros((), device=X.device)
+    path = [torch.stack([w, b])]
     for _ in range(num_steps):
         y_hat = w * X + b  # forward
         # backward, by hand (loss not needed)
         grad_w, grad_b = gradients_mae(X, y, y_hat)
         w = w - lr * grad_w  # step
         b = b - lr * grad_b
-    return w, b
+        path.append(torch.stack([w, b]))
+    return torch.stack(path).cpu()
 
 
 # --8<-- [end:ex4]
@@ -183,8 +185,11 @@ def main() -> None:
     # --8<-- [start:ex4-run]
     difference = check_gradients_mae(X, y, w_value=0.5, b_value=-0.3)
     print(f"MAE gradients, max |by hand - autograd|: {difference:.1e}")
-    w_mae, b_mae = train_mae(X, y, lr=0.1, num_steps=300)
-    print(f"MAE fit: w = {w_mae.item():.4f}, b = {b_mae.item():.4f}")
+    path_mae = train_mae(X, y, lr=0.1, num_steps=300)
+    print("the last steps of the MAE fit:")
+    for step in range(292, 301):
+        w_mae, b_mae = path_mae[step].tolist()
+        print(f"  step {step}: w = {w_mae:.4f}, b = {b_mae:.4f}")
     # --8<-- [end:ex4-run]
 
 

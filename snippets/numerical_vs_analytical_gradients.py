@@ -11,7 +11,7 @@ import torch
 
 # --8<-- [end:imports]
 # isort: split
-from helpers import get_device, seed_everything
+from helpers import get_device, log_scale, seed_everything
 from linear_regression import make_data, mse
 
 
@@ -143,6 +143,61 @@ def loglog_slope(
 # --8<-- [end:sweep-def]
 
 
+# --8<-- [start:plot-sweep]
+def draw_sweep(
+    hs: list[float], sweeps: dict[torch.dtype, tuple[list[float], list[float]]]
+) -> None:
+    """One log-log panel per dtype: the relative errors of the forward (blue)
+    and central (orange) differences against h, with what theory predicts."""
+    fig, axes = plt.subplots(
+        1, 2, figsize=(10, 5), sharey=True, layout="constrained"
+    )
+    for ax, (dtype, (forward, central)) in zip(
+        axes, sweeps.items(), strict=True
+    ):
+        eps = torch.finfo(dtype).eps
+        ax.plot(hs, forward, "o-", ms=3, label="forward difference")
+        ax.plot(hs, central, "s-", ms=3, label="central difference")
+        # theory, in the same colours: truncation alone (dotted) and the
+        # predicted best steps (vertical); round-off alone in black
+        ax.plot(hs, [h / 2 for h in hs], ":", color="C0")
+        ax.plot(hs, [h**2 / 6 for h in hs], ":", color="C1")
+        ax.plot(hs, [eps / h for h in hs], "k--", label="round-off alone")
+        for h_best, color, name in (
+            (eps**0.5, "C0", "$\\sqrt{\\varepsilon}$"),
+            (eps ** (1 / 3), "C1", "$\\varepsilon^{1/3}$"),
+        ):
+            ax.axvline(h_best, color=color, ls="-.", alpha=0.6)
+            ax.text(h_best, 3, name, color=color, ha="center", va="bottom")
+        log_scale(ax, "x")
+        log_scale(ax, "y")
+        ax.set_ylim(1e-14, 1e2)
+        ax.set_title(
+            f"d/dx exp(x) at x = 1, {str(dtype).removeprefix('torch.')}"
+        )
+        ax.set_xlabel("step size h")
+    axes[0].set_ylabel("relative error of the derivative")
+    # a dotted line stands for truncation alone, in its curve's colour
+    axes[1].plot([], [], ":", color="gray", label="truncation alone")
+    # float64's upper left is empty: the legend hides no curve there
+    axes[1].legend(loc="upper left", fontsize=9)
+    fig.set_label(
+        "Two log-log panels, float32 and float64, of the relative error of "
+        "forward and central differences against the step size h, with dotted "
+        "truncation lines h/2 and h^2/6, a dashed round-off line eps/h and "
+        "vertical lines at the predicted best steps. From the right, each "
+        "error curve falls along its dotted line (central twice as steeply), "
+        "bottoms out near its vertical line, then climbs raggedly, roughly "
+        "parallel to the dashed line, as h shrinks; in float32 both curves "
+        "end flat at a relative error of 1 for the tiniest steps, and in "
+        "float64 the bottoms lie further left and far lower."
+    )
+    plt.show()
+
+
+# --8<-- [end:plot-sweep]
+
+
 # --8<-- [start:gradient-check]
 def gradient_check(
     f: Callable[[torch.Tensor], torch.Tensor],
@@ -271,54 +326,12 @@ def main() -> None:
     # --8<-- [start:sweep]
     # 1e-12 ... 1e0, four steps per decade
     hs = [10 ** (-k / 4) for k in range(48, -1, -1)]
-    fig, axes = plt.subplots(
-        1, 2, figsize=(10, 5), sharey=True, layout="constrained"
-    )
-    for ax, dtype in zip(axes, (torch.float32, torch.float64), strict=True):
-        eps = torch.finfo(dtype).eps
+    sweeps: dict[torch.dtype, tuple[list[float], list[float]]] = {}
+    for dtype in (torch.float32, torch.float64):
         forward_errors, central_errors = step_size_sweep(
             torch.exp, 1.0, math.e, hs, dtype
         )
-        # blue: everything about forward differences, orange: central
-        ax.loglog(
-            hs, forward_errors, "o-", markersize=3, label="forward difference"
-        )
-        ax.loglog(
-            hs, central_errors, "s-", markersize=3, label="central difference"
-        )
-        ax.loglog(
-            hs, [h / 2 for h in hs], ":", color="C0", label="truncation $h/2$"
-        )
-        ax.loglog(
-            hs,
-            [h**2 / 6 for h in hs],
-            ":",
-            color="C1",
-            label="truncation $h^2/6$",
-        )
-        # the predicted best steps
-        ax.axvline(
-            eps**0.5,
-            color="C0",
-            linestyle="-.",
-            alpha=0.6,
-            label="predicted best $h$: $\\sqrt{\\varepsilon}$",
-        )
-        ax.axvline(
-            eps ** (1 / 3),
-            color="C1",
-            linestyle="-.",
-            alpha=0.6,
-            label="predicted best $h$: $\\varepsilon^{1/3}$",
-        )
-        ax.loglog(
-            hs, [eps / h for h in hs], "k--", label="round-off $\\varepsilon/h$"
-        )
-        ax.set_ylim(1e-14, 1e2)
-        ax.set_title(
-            f"d/dx exp(x) at x = 1, {str(dtype).removeprefix('torch.')}"
-        )
-        ax.set_xlabel("step size h")
+        sweeps[dtype] = forward_errors, central_errors
         best_forward = hs[forward_errors.index(min(forward_errors))]
         best_central = hs[central_errors.index(min(central_errors))]
         print(f"{dtype}:")
@@ -338,25 +351,7 @@ def main() -> None:
         end="",
     )
     print(f"central {slope_central:.2f}")
-    axes[0].set_ylabel("relative error of the derivative")
-    # one legend for both panels, below them, where it hides no curve
-    fig.legend(
-        handles=axes[0].get_legend_handles_labels()[0],
-        loc="outside lower center",
-        ncol=4,
-    )
-    fig.set_label(
-        "Two log-log panels, float32 and float64, of the relative error of "
-        "forward and central differences against the step size h, with dotted "
-        "truncation lines h/2 and h^2/6, a dashed round-off line eps/h and "
-        "vertical lines at the predicted best steps. From the right, each "
-        "error curve falls along its dotted line (central twice as steeply), "
-        "bottoms out near its vertical line, then climbs raggedly, roughly "
-        "parallel to the dashed line, as h shrinks; in float32 both curves "
-        "end flat at a relative error of 1 for the tiniest steps, and in "
-        "float64 the bottoms lie further left and far lower."
-    )
-    plt.show()
+    draw_sweep(hs, sweeps)
     # --8<-- [end:sweep]
 
     # --8<-- [start:check-mse]

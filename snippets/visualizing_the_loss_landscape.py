@@ -220,15 +220,14 @@ def draw_rates(
     y: torch.Tensor,
     runs: dict[float, tuple[torch.Tensor, list[float]]],
 ) -> None:
-    """One map per learning rate (top row) and their loss curves (bottom)."""
-    fig = plt.figure(figsize=(10, 7))
-    grid = fig.add_gridspec(2, len(runs), height_ratios=(3, 2))
-    ax_losses = fig.add_subplot(grid[1, :])
+    """One map per learning rate and, in the last panel, their loss curves."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
+    ax_maps, ax_losses = [axes[0, 0], axes[0, 1], axes[1, 0]], axes[1, 1]
     for i, (lr, (path, losses)) in enumerate(runs.items()):
         color = f"C{i}"
-        ax = fig.add_subplot(grid[0, i])
         # a window wide enough to keep a diverging path in view
-        draw_map(ax, X, y, path, f"lr = {lr}", (-5, 9, -3, 5), color)
+        window = (-5.0, 9.0, -3.0, 5.0)
+        draw_map(ax_maps[i], X, y, path, f"lr = {lr}", window, color)
         ax_losses.plot(losses, "o-", color=color, ms=3, label=f"lr = {lr}")
     log_scale(ax_losses)
     ax_losses.set_title("Loss along each path")
@@ -236,11 +235,11 @@ def draw_rates(
     ax_losses.set_ylabel("MSE loss (log scale)")
     ax_losses.legend()
     fig.set_label(
-        "Top: three maps of the loss contours, one path each from the same "
+        "Three maps of the loss contours, one path each from the same "
         "start. With lr 0.05 the path creeps a short way towards the red "
         "star; with lr 0.3 it runs straight to it; with lr 0.75 it bounces "
-        "from left to right and back, further out each time. Bottom: their "
-        "losses, falling slowly, falling fast, and rising."
+        "from left to right and back, further out each time. Last panel: "
+        "their losses, falling slowly, falling fast, and rising."
     )
     plt.show()
 

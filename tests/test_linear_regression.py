@@ -135,7 +135,19 @@ def test_exercise_3_feature_scaling() -> None:
 def test_exercise_4_mean_absolute_error() -> None:
     X, y = lesson_data()
     assert exercises.check_gradients_mae(X, y, w_value=0.5, b_value=-0.3) < 1e-12
-    w_mae, b_mae = exercises.train_mae(X, y, lr=0.1, num_steps=300)
+    path = exercises.train_mae(X, y, lr=0.1, num_steps=300)
+    assert path.shape == (301, 2)
+    w_mae, b_mae = path[-1]
     w_mse, b_mse, _ = lesson.train_by_hand(X, y, LR, NUM_STEPS)
-    distance = max(abs(w_mae - w_mse).item(), abs(b_mae - b_mse).item())
+    distance = max(abs(w_mae - w_mse.cpu()).item(), abs(b_mae - b_mse.cpu()).item())
     assert 0.01 < distance < 0.1  # "close to, but not the same as, the MSE line"
+    # "keep hopping": the printed last steps never settle, and repeat every four steps
+    last = path[292:]
+    w_printed = sorted({f"{v:.4f}" for v in last[:, 0].tolist()}, key=float)
+    b_printed = sorted({f"{v:.4f}" for v in last[:, 1].tolist()}, key=float)
+    text = page()
+    assert f"$b$ jumps between {b_printed[0]} and {b_printed[-1]}" in text
+    assert len(b_printed) == 2
+    assert f"$w$ between {w_printed[0]} and {w_printed[-1]}" in text
+    assert (last[4:] - last[:-4]).abs().max().item() < 5e-4  # a cycle of four steps
+    assert (last[1:] - last[:-1]).abs().max().item() > 1e-3  # that never settles
