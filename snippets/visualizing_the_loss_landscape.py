@@ -47,10 +47,10 @@ def hessian(X: torch.Tensor) -> torch.Tensor:
 
 
 def minimum(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The bottom of the bowl [w*, b*], where the gradient
-    H [w, b] - 2 [mean(xy), mean(y)] is 0."""
+    """The bottom of the bowl [w*, b*], where both slopes are 0: the solution
+    of mean(x^2) w + mean(x) b = mean(xy) and mean(x) w + b = mean(y)."""
+    # the coefficients on the left are H / 2, so the right-hand side doubles
     g = 2 * torch.stack([(X * y).mean(), y.mean()])  # (2,)
-    # solve H theta = g
     theta_star: torch.Tensor = torch.linalg.solve(hessian(X), g)
     return theta_star
 
@@ -155,6 +155,8 @@ def draw_map(
     L = loss_grid(X, y, w_values, b_values)
     draw_contours(ax, w_values, b_values, L, title, names)
     ax.plot(path[:, 0], path[:, 1], "o-", color=color, ms=3, lw=1.2)
+    # an open circle marks where the path starts
+    ax.plot(path[0, 0], path[0, 1], "o", ms=9, mfc="none", mec="k", zorder=4)
     w_star, b_star = minimum(X, y).tolist()
     ax.plot(w_star, b_star, "r*", ms=14, zorder=5)
 

@@ -98,9 +98,9 @@ def draw_shrink_factor(
 def newton_step(
     X: torch.Tensor, y: torch.Tensor, w: float, b: float
 ) -> torch.Tensor:
-    """A Newton step: solve H [dw, db] = gradient for the distances to the
-    minimum, then step by them. Exact for a quadratic: it lands on the bottom.
-    """
+    """A Newton step: solve dL/dw = H_ww dw + H_wb db, dL/db = H_wb dw + H_bb db
+    for the distances (dw, db) to the minimum, then step back by them. Exact
+    for a quadratic: it lands on the bottom."""
     y_hat = w * X + b
     # (2,)
     grad = torch.stack([2 * ((y_hat - y) * X).mean(), 2 * (y_hat - y).mean()])

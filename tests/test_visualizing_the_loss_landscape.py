@@ -159,7 +159,12 @@ def test_crawl_converge_diverge() -> None:
     text = page()
     assert len(crawl) == 13  # the loss after 0, 1, ..., 12 steps
     assert f"its loss has fallen from {crawl[0]:.2f} to {crawl[-1]:.2f}" in text
-    assert f"the loss grows, to {bad[-1]:.2f} after 12 steps" in text
+    assert crawl[-1] > 4 * floor
+    assert f"more than four times the lowest loss of {floor:.2f}" in text
+    # "The loss dips on the first step ... and then grows"
+    assert bad[1] < bad[0]
+    assert all(later > earlier for earlier, later in itertools.pairwise(bad[1:]))
+    assert f"and then grows, to {bad[-1]:.2f} after 12 steps" in text
     assert f"$1 - 0.75 \\times {high:.2f}$ is below $-1$" in text
 
 
@@ -258,3 +263,30 @@ def test_standardized_but_correlated_inputs_stay_elongated() -> None:
     assert abs(condition - (1 + r) / (1 - r)) / condition < 0.05  # sampling noise in r
     assert round((1 + r) / (1 - r)) == 399
     assert "a condition number of $(1 + r) / (1 - r)$, about 400 at $r = 0.995$" in page()
+
+
+def test_curvature_formula_and_the_tilt() -> None:
+    """The 2 x 2 formula for the curvatures gives eigvalsh's eigenvalues, and on raw inputs the
+    coupling makes the flattest direction flatter than both w and b alone."""
+    X_wide, _, _ = wide_data()
+    for inputs in (lesson_data()[0], X_wide):
+        H = lesson.hessian(inputs).double()
+        mean = (H[0, 0] + H[1, 1]) / 2
+        spread = torch.sqrt(((H[0, 0] - H[1, 1]) / 2) ** 2 + H[0, 1] ** 2)
+        formula = torch.stack([mean - spread, mean + spread])
+        assert torch.allclose(formula, torch.linalg.eigvalsh(H), rtol=1e-6)
+    H = lesson.hessian(X_wide)
+    low, high = torch.linalg.eigvalsh(H).tolist()
+    assert low < min(H[0, 0].item(), H[1, 1].item()) / 3
+    assert high > max(H[0, 0].item(), H[1, 1].item())
+    assert "$\\lambda_{\\min}$ comes out far below both $H_{ww}$ and $H_{bb}$" in page()
+
+
+def test_correlated_inputs_curvatures() -> None:
+    """Two standardized inputs with correlation r: curvatures 2(1 + r) and 2(1 - r)."""
+    r = 0.995
+    H = 2 * torch.tensor([[1.0, r], [r, 1.0]], dtype=torch.float64)
+    low, high = torch.linalg.eigvalsh(H).tolist()
+    assert math.isclose(high, 2 * (1 + r)) and math.isclose(low, 2 * (1 - r))
+    text = page()
+    assert "(curvature $2(1 + r)$)" in text and "(curvature $2(1 - r)$)" in text
