@@ -287,6 +287,8 @@ def test_correlated_inputs_curvatures() -> None:
     r = 0.995
     H = 2 * torch.tensor([[1.0, r], [r, 1.0]], dtype=torch.float64)
     low, high = torch.linalg.eigvalsh(H).tolist()
-    assert math.isclose(high, 2 * (1 + r)) and math.isclose(low, 2 * (1 - r))
+    assert math.isclose(high, 2 * (1 + r))
+    assert math.isclose(low, 2 * (1 - r))
     text = page()
-    assert "(curvature $2(1 + r)$)" in text and "(curvature $2(1 - r)$)" in text
+    assert "(curvature $2(1 + r)$)" in text
+    assert "(curvature $2(1 - r)$)" in text
