@@ -226,10 +226,17 @@ def draw_rates(
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
     ax_maps, ax_losses = [axes[0, 0], axes[0, 1], axes[1, 0]], axes[1, 1]
     for i, (lr, (path, losses)) in enumerate(runs.items()):
-        color = f"C{i}"
-        # a window wide enough to keep a diverging path in view
-        window = (-5.0, 9.0, -3.0, 5.0)
-        draw_map(ax_maps[i], X, y, path, f"lr = {lr}", window, color)
+        color, ax = f"C{i}", ax_maps[i]
+        if losses[-1] < losses[0]:
+            draw_map(ax, X, y, path, f"lr = {lr}", (-1, 5, -2, 4), color)
+        else:
+            # diverging: a wider window, and the step numbers along the path
+            draw_map(ax, X, y, path, f"lr = {lr}", (-5, 9, -3, 5), color)
+            for step in range(0, len(path), 2):
+                w_k, b_k = path[step].tolist()
+                ax.annotate(
+                    str(step), (w_k, b_k), (3, 3), textcoords="offset points"
+                )
         ax_losses.plot(losses, "o-", color=color, ms=3, label=f"lr = {lr}")
     log_scale(ax_losses)
     ax_losses.set_title("Loss along each path")
@@ -239,8 +246,9 @@ def draw_rates(
     fig.set_label(
         "Three maps of the loss contours, one path each from the same "
         "start. With lr 0.05 the path creeps a short way towards the red "
-        "star; with lr 0.3 it runs straight to it; with lr 0.75 it bounces "
-        "from left to right and back, further out each time. Last panel: "
+        "star; with lr 0.3 it runs straight to it; with lr 0.75, on a wider "
+        "map, it bounces from left to right and back, further out each time, "
+        "its points numbered 0, 2, 4 up to 12. Last panel: "
         "their losses, falling slowly, falling fast, and rising."
     )
     plt.show()
@@ -335,7 +343,8 @@ def main() -> None:
     # --8<-- [end:one-path]
 
     # --8<-- [start:eigenvalues]
-    eigenvalues = torch.linalg.eigvalsh(H)  # ascending, for a symmetric matrix
+    # smallest first; "h": for tables like H, equal across the diagonal
+    eigenvalues = torch.linalg.eigvalsh(H)
     lr_max = 2 / eigenvalues[-1].item()
     print(
         "eigenvalues of H: "

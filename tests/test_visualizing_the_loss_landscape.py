@@ -182,7 +182,8 @@ def test_feature_scale_and_condition_number() -> None:
     assert abs(high_std - 2) < 1e-4
     assert f"condition number is {high_std / low_std:.2f}." in text
     assert f"{1 - 0.028 * high:.2f}" == "-0.86"
-    assert f"{1 - 0.028 * low:.2f}" == "0.99"
+    assert f"{1 - 0.028 * low:.3f}" == "0.986"
+    assert f"$1 - 0.028 \\times {low:.4f} \\approx 0.986$" in text
     assert 2 / high > 0.028  # "just under its limit"
     # The flat direction's factor is more than 1 - 2 / kappa for every stable rate.
     for lr in (0.028, 0.0299, 0.999 * 2 / high):
