@@ -122,6 +122,113 @@ def count_moves(values: list[float]) -> int:
 # --8<-- [end:moves]
 
 
+# --8<-- [start:draw-curves]
+def draw_curves(
+    runs: dict[str, History], losses: dict[str, torch.Tensor], num_epochs: int
+) -> None:
+    """The loss on all points per update (left, log steps) and after each
+    epoch (right), one curve per method."""
+    fig, (ax_step, ax_epoch) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, history in runs.items():
+        loss = losses[name].cpu()
+        # stochastic's jitter goes faint and underneath, so that the curves
+        # it crosses stay visible
+        style = {"alpha": 0.45, "zorder": 1} if name == "stochastic" else {}
+        steps = torch.arange(history.num_steps + 1)  # 0 = the start
+        ax_step.plot(steps, loss, label=name, lw=1, **style)
+        # the loss after 0, 1, 2, ... epochs
+        epoch_ends = loss[:: history.steps_per_epoch]
+        epochs = torch.arange(num_epochs + 1)
+        ax_epoch.plot(epochs, epoch_ends, marker=".", label=name, **style)
+    # linear from 0 to 1, logarithmic beyond: step 0 stays on the axis
+    ax_step.set_xscale("symlog", linthresh=1)
+    ax_step.set_xticks([0, 1, 10, 100, 1000], ["0", "1", "10", "100", "1000"])
+    ax_step.set_title("Loss per update")
+    ax_step.set_xlabel("step (0 = start; log scale beyond 1)")
+    ax_epoch.set_title("Loss per epoch")
+    ax_epoch.set_xlabel("epoch (0 = start)")
+    for ax in (ax_step, ax_epoch):
+        log_scale(ax)
+        ax.set_ylabel("loss on all points (log scale)")
+        ax.legend()
+    fig.tight_layout()
+    fig.set_label(
+        "Left: loss against the number of updates; all three runs start from "
+        "the same loss at step 0 and fall steeply over the first ten to "
+        "twenty updates, the stochastic one after a smaller first drop and an "
+        "almost flat second step; then full batch settles smoothly while "
+        "stochastic keeps jittering. Right: loss after each epoch, from the "
+        "start; stochastic and mini-batch are near the floor after the first "
+        "epoch, full batch takes many more."
+    )
+    plt.show()
+
+
+# --8<-- [end:draw-curves]
+
+
+# --8<-- [start:draw-time]
+def draw_time(
+    runs: dict[str, History],
+    losses: dict[str, torch.Tensor],
+    step_seconds: dict[str, float],
+) -> None:
+    """The loss on all points against estimated compute time (steps times
+    the median time per step), one curve per method."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, history in runs.items():
+        # from step 1: time 0 has no place on a log axis
+        steps = torch.arange(1, history.num_steps + 1)
+        milliseconds = steps * step_seconds[name] * 1000
+        ax.plot(milliseconds, losses[name][1:].cpu(), label=name, lw=1)
+    log_scale(ax, "x")
+    log_scale(ax)
+    ax.set_title("Loss against compute time (estimated on this machine)")
+    ax.set_xlabel("steps times median time per step (ms, log scale)")
+    ax.set_ylabel("loss on all points (log scale)")
+    ax.legend()
+    fig.tight_layout()
+    fig.set_label(
+        "Loss against estimated compute time, both axes logarithmic: each "
+        "curve is its per-update curve from the left of the previous figure, "
+        "with the step count multiplied by that method's median time per step "
+        "measured on the machine that built this page. A full-batch step costs "
+        "far less than 100 SGD steps, so all three reach the floor within a "
+        "similar short time; "
+        "afterwards the stochastic curve keeps jumping while the other two "
+        "stay close to the floor."
+    )
+    plt.show()
+
+
+# --8<-- [end:draw-time]
+
+
+# --8<-- [start:draw-noise]
+def draw_noise(
+    steps: torch.Tensor, excesses: dict[float, torch.Tensor]
+) -> None:
+    """SGD's loss above the best possible one at the given steps, one curve
+    per learning rate."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for sgd_lr, excess in excesses.items():
+        ax.plot(steps.cpu(), excess.cpu(), label=f"lr = {sgd_lr}")
+    log_scale(ax)
+    ax.set_title("SGD never settles: its last three epochs")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss minus best possible loss (log scale)")
+    ax.legend()
+    fig.set_label(
+        "The excess loss of SGD over its last three epochs for two learning "
+        "rates: both keep jumping up and down, and the smaller rate jumps "
+        "around a level far closer to the best."
+    )
+    plt.show()
+
+
+# --8<-- [end:draw-noise]
+
+
 def main() -> None:
     # --8<-- [start:data]
     seed_everything(0)
@@ -171,39 +278,7 @@ def main() -> None:
     # --8<-- [end:every-parameter]
 
     # --8<-- [start:plot-curves]
-    fig, (ax_step, ax_epoch) = plt.subplots(1, 2, figsize=(10, 4))
-    for name, history in runs.items():
-        # stochastic's jitter goes faint and underneath, so that the curves
-        # it crosses stay visible
-        style = {"alpha": 0.45, "zorder": 1} if name == "stochastic" else {}
-        steps = torch.arange(history.num_steps + 1)  # 0 = the start
-        ax_step.plot(steps, losses[name], label=name, lw=1, **style)
-        # the loss after 0, 1, 2, ... epochs
-        epoch_ends = losses[name][:: history.steps_per_epoch]
-        epochs = torch.arange(num_epochs + 1)
-        ax_epoch.plot(epochs, epoch_ends, marker=".", label=name, **style)
-    # linear from 0 to 1, logarithmic beyond: step 0 stays on the axis
-    ax_step.set_xscale("symlog", linthresh=1)
-    ax_step.set_xticks([0, 1, 10, 100, 1000], ["0", "1", "10", "100", "1000"])
-    ax_step.set_title("Loss per update")
-    ax_step.set_xlabel("step (0 = start; log scale beyond 1)")
-    ax_epoch.set_title("Loss per epoch")
-    ax_epoch.set_xlabel("epoch (0 = start)")
-    for ax in (ax_step, ax_epoch):
-        log_scale(ax)
-        ax.set_ylabel("loss on all points (log scale)")
-        ax.legend()
-    fig.tight_layout()
-    fig.set_label(
-        "Left: loss against the number of updates; all three runs start from "
-        "the same loss at step 0 and fall steeply over the first ten to "
-        "twenty updates, the stochastic one after a smaller first drop and an "
-        "almost flat second step; then full batch settles smoothly while "
-        "stochastic keeps jittering. Right: loss after each epoch, from the "
-        "start; stochastic and mini-batch are near the floor after the first "
-        "epoch, full batch takes many more."
-    )
-    plt.show()
+    draw_curves(runs, losses, num_epochs)
     # --8<-- [end:plot-curves]
 
     # --8<-- [start:agreement]
@@ -231,35 +306,12 @@ def main() -> None:
     }
     for name, seconds in step_seconds.items():
         print(f"{name:<11} median time per step: {seconds * 1e6:.0f} µs")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, history in runs.items():
-        # from step 1: time 0 has no place on a log axis
-        steps = torch.arange(1, history.num_steps + 1)
-        milliseconds = steps * step_seconds[name] * 1000
-        ax.plot(milliseconds, losses[name][1:], label=name, lw=1)
-    log_scale(ax, "x")
-    log_scale(ax)
-    ax.set_title("Loss against compute time (estimated on this machine)")
-    ax.set_xlabel("steps times median time per step (ms, log scale)")
-    ax.set_ylabel("loss on all points (log scale)")
-    ax.legend()
-    fig.tight_layout()
-    fig.set_label(
-        "Loss against estimated compute time, both axes logarithmic: each "
-        "curve is its per-update curve from the left of the previous figure, "
-        "with the step count multiplied by that method's median time per step "
-        "measured on the machine that built this page. A full-batch step costs "
-        "far less than 100 SGD steps, so all three reach the floor within a "
-        "similar short time; "
-        "afterwards the stochastic curve keeps jumping while the other two "
-        "stay close to the floor."
-    )
-    plt.show()
+    draw_time(runs, losses, step_seconds)
     # --8<-- [end:plot-time]
 
     # --8<-- [start:noise]
     floor = best_loss(X, y)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    excesses = {}  # learning rate -> its excess loss over the last 3 epochs
     for sgd_lr in (0.1, 0.01):
         generator = torch.Generator().manual_seed(0)
         history = train(
@@ -273,23 +325,13 @@ def main() -> None:
         # the last three epochs: steps 2701 to 3000
         steps = torch.arange(history.num_steps + 1)[-300:]
         excess = full_losses(history, X, y)[-300:] - floor
-        ax.plot(steps, excess, label=f"lr = {sgd_lr}")
+        excesses[sgd_lr] = excess
         print(
             f"SGD, lr = {sgd_lr}: last 3 epochs, "
             f"loss above the best by {excess.mean().item():.4f} on average, "
             f"{excess.max().item():.4f} at worst"
         )
-    log_scale(ax)
-    ax.set_title("SGD never settles: its last three epochs")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss minus best possible loss (log scale)")
-    ax.legend()
-    fig.set_label(
-        "The excess loss of SGD over its last three epochs for two learning "
-        "rates: both keep jumping up and down, and the smaller rate jumps "
-        "around a level far closer to the best."
-    )
-    plt.show()
+    draw_noise(steps, excesses)
     # --8<-- [end:noise]
 
 

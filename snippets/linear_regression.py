@@ -170,16 +170,9 @@ def train_module(
 # --8<-- [end:train-module]
 
 
-def main() -> None:
-    # --8<-- [start:data]
-    seed_everything(0)
-    device = get_device()
-    X, y = make_data(num_points=100, device=device)
-    print(f"X: {tuple(X.shape)}, y: {tuple(y.shape)}, on {device}")
-    print(f"first point: x = {X[0].item():.3f}, y = {y[0].item():.3f}")
-    # --8<-- [end:data]
-
-    # --8<-- [start:plot-data]
+# --8<-- [start:plot-data-def]
+def draw_data(X: torch.Tensor, y: torch.Tensor) -> None:
+    """A scatter plot of the points (x, y) around the line y = 2x + 1."""
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.scatter(X.cpu(), y.cpu(), s=12, alpha=0.7, label="data")
     ax.set_title("Synthetic data around the line y = 2x + 1")
@@ -191,6 +184,57 @@ def main() -> None:
         "spread in a band around a straight line."
     )
     plt.show()
+
+
+# --8<-- [end:plot-data-def]
+
+
+# --8<-- [start:plot-results-def]
+def draw_results(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+    losses: list[float],
+) -> None:
+    """The fitted line over the data (left) and the loss per step (right)."""
+    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+    x_line = torch.linspace(-2, 2, 50)
+    ax_fit.scatter(X.cpu(), y.cpu(), s=12, alpha=0.5, label="data")
+    ax_fit.plot(x_line, 2 * x_line + 1, "k--", label="true line y = 2x + 1")
+    ax_fit.plot(
+        x_line, w.item() * x_line + b.item(), "C1", lw=2, label="fitted line"
+    )
+    ax_fit.set_title("The fitted line")
+    ax_fit.set_xlabel("x")
+    ax_fit.set_ylabel("y")
+    ax_fit.legend()
+    ax_loss.plot(losses)
+    ax_loss.set_title("Training loss")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("MSE loss")
+    fig.set_label(
+        "Left: the data, the true line (dashed) and the fitted line, which "
+        "nearly coincide. Right: the loss falls steeply in the first steps, "
+        "then flattens at a value above zero."
+    )
+    plt.show()
+
+
+# --8<-- [end:plot-results-def]
+
+
+def main() -> None:
+    # --8<-- [start:data]
+    seed_everything(0)
+    device = get_device()
+    X, y = make_data(num_points=100, device=device)
+    print(f"X: {tuple(X.shape)}, y: {tuple(y.shape)}, on {device}")
+    print(f"first point: x = {X[0].item():.3f}, y = {y[0].item():.3f}")
+    # --8<-- [end:data]
+
+    # --8<-- [start:plot-data]
+    draw_data(X, y)
     # --8<-- [end:plot-data]
 
     # --8<-- [start:check-gradients]
@@ -226,27 +270,7 @@ def main() -> None:
     # --8<-- [end:run-by-hand]
 
     # --8<-- [start:plot-results]
-    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-    x_line = torch.linspace(-2, 2, 50)
-    ax_fit.scatter(X.cpu(), y.cpu(), s=12, alpha=0.5, label="data")
-    ax_fit.plot(x_line, 2 * x_line + 1, "k--", label="true line y = 2x + 1")
-    ax_fit.plot(
-        x_line, w.item() * x_line + b.item(), "C1", lw=2, label="fitted line"
-    )
-    ax_fit.set_title("The fitted line")
-    ax_fit.set_xlabel("x")
-    ax_fit.set_ylabel("y")
-    ax_fit.legend()
-    ax_loss.plot(losses)
-    ax_loss.set_title("Training loss")
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("MSE loss")
-    fig.set_label(
-        "Left: the data, the true line (dashed) and the fitted line, which "
-        "nearly coincide. Right: the loss falls steeply in the first steps, "
-        "then flattens at a value above zero."
-    )
-    plt.show()
+    draw_results(X, y, w, b, losses)
     # --8<-- [end:plot-results]
 
     # --8<-- [start:closed-form]

@@ -47,6 +47,28 @@ def compare_learning_rates(
 # --8<-- [end:ex2]
 
 
+# --8<-- [start:ex2-plot]
+def draw_learning_rates(runs: dict[float, list[float]]) -> None:
+    """One loss curve per learning rate, on a log scale."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for lr, losses in runs.items():
+        ax.plot(losses, label=f"lr = {lr}")
+    log_scale(ax)
+    ax.set_title("The same loop with four learning rates")
+    ax.set_xlabel("step")
+    ax.set_ylabel("MSE loss (log scale)")
+    ax.legend()
+    fig.set_label(
+        "Loss curves on a log scale: the smallest learning rate descends "
+        "slowly, the middle two reach the floor within about fifteen steps, "
+        "and the largest climbs steadily, diverging."
+    )
+    plt.show()
+
+
+# --8<-- [end:ex2-plot]
+
+
 # --8<-- [start:ex3]
 def fit_standardized(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int
@@ -149,23 +171,11 @@ def main() -> None:
 
     # --8<-- [start:ex2-run]
     runs = compare_learning_rates(X, y, lrs=(0.01, 0.1, 0.5, 0.8), num_steps=30)
-    fig, ax = plt.subplots(figsize=(7, 4))
     for lr, losses in runs.items():
-        ax.plot(losses, label=f"lr = {lr}")
         label = f"lr = {lr}:"
         print(f"{label:<10} loss after 30 steps {losses[-1]:.4g}")
     print(f"estimated ceiling 1 / mean(x^2) = {1 / (X**2).mean().item():.2f}")
-    log_scale(ax)
-    ax.set_title("The same loop with four learning rates")
-    ax.set_xlabel("step")
-    ax.set_ylabel("MSE loss (log scale)")
-    ax.legend()
-    fig.set_label(
-        "Loss curves on a log scale: the smallest learning rate descends "
-        "slowly, the middle two reach the floor within about fifteen steps, "
-        "and the largest climbs steadily, diverging."
-    )
-    plt.show()
+    draw_learning_rates(runs)
     # --8<-- [end:ex2-run]
 
     # --8<-- [start:ex3-run]

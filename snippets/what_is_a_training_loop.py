@@ -74,6 +74,59 @@ def train(
 # --8<-- [end:train]
 
 
+# --8<-- [start:plot-helpers]
+def draw_training(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w_fit: float,
+    w_history: list[float],
+    loss_history: list[float],
+) -> None:
+    """The line at the first steps and at the end (left), the loss (right)."""
+    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+    x_line = torch.linspace(0.0, 2.7, 50)
+    ax_fit.scatter(X.cpu(), y.cpu(), color="black", s=15, label="purchases")
+    for step in [0, 1, 2]:
+        w_step = w_history[step]
+        ax_fit.plot(
+            x_line,
+            w_step * x_line,
+            "--",
+            alpha=0.6,
+            label=f"step {step}: w = {w_step:.2f}",
+        )
+    ax_fit.plot(
+        x_line,
+        w_fit * x_line,
+        color="tab:red",
+        label=f"learned: w = {w_fit:.2f}",
+    )
+    ax_fit.set(
+        title="The line at the start of each step",
+        xlabel="weight x (kg)",
+        ylabel="price y (euros)",
+    )
+    ax_fit.legend()
+    ax_loss.plot(range(len(loss_history)), loss_history, "o-")
+    log_scale(ax_loss)
+    ax_loss.set(
+        title="The loss at each step",
+        xlabel="step",
+        ylabel="loss L (log scale)",
+    )
+    fig.tight_layout()
+    fig.set_label(
+        "Left: the purchases as dots, with the line y = w x drawn at the first "
+        "steps and at the end; it starts flat and swings up onto the dots. "
+        "Right: the loss at each step on a log scale, falling steeply over the "
+        "first steps and then levelling off."
+    )
+    plt.show()
+
+
+# --8<-- [end:plot-helpers]
+
+
 def main() -> None:
     # --8<-- [start:data]
     seed_everything(0)
@@ -101,45 +154,7 @@ def main() -> None:
     # --8<-- [end:fit]
 
     # --8<-- [start:plot]
-    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-    x_line = torch.linspace(0.0, 2.7, 50)
-    ax_fit.scatter(X.cpu(), y.cpu(), color="black", s=15, label="purchases")
-    for step in [0, 1, 2]:
-        w_step = w_history[step]
-        ax_fit.plot(
-            x_line,
-            w_step * x_line,
-            "--",
-            alpha=0.6,
-            label=f"step {step}: w = {w_step:.2f}",
-        )
-    ax_fit.plot(
-        x_line,
-        w_fit * x_line,
-        color="tab:red",
-        label=f"learned: w = {w_fit:.2f}",
-    )
-    ax_fit.set(
-        title="The line at the start of each step",
-        xlabel="weight x (kg)",
-        ylabel="price y (euros)",
-    )
-    ax_fit.legend()
-    ax_loss.plot(range(num_steps), loss_history, "o-")
-    log_scale(ax_loss)
-    ax_loss.set(
-        title="The loss at each step",
-        xlabel="step",
-        ylabel="loss L (log scale)",
-    )
-    fig.tight_layout()
-    fig.set_label(
-        "Left: the purchases as dots, with the line y = w x drawn at the first "
-        "steps and at the end; it starts flat and swings up onto the dots. "
-        "Right: the loss at each step on a log scale, falling steeply over the "
-        "first steps and then levelling off."
-    )
-    plt.show()
+    draw_training(X, y, w_fit, w_history, loss_history)
     # --8<-- [end:plot]
 
     # --8<-- [start:too-large]
