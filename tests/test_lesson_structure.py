@@ -135,3 +135,21 @@ def test_folded_blocks_are_plotting_code_or_going_deeper(path: Path) -> None:
     )
     for title in titles:
         assert title.endswith("(plotting code)") or title.startswith("Going deeper"), title
+
+
+# A line of drawing: a call on plt, a figure or an axes (ax, axes[0], ax_loss, ...).
+PLOTTING_CALL = re.compile(r"^\s*(plt|fig|ax|axes|ax_\w+)(\[[^\]]*\])?\.\w+\(", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_drawing_code_is_folded(path: Path) -> None:
+    """The code in view computes; drawing lives in folded draw_* functions. The shared
+    log_scale helper (two calls) is the most drawing a fence in view may hold."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for fence in course.lesson(path).fences:
+        folded = lines[fence.lineno - 1].startswith("    ")
+        calls = len(PLOTTING_CALL.findall(fence.code))
+        assert folded or calls <= 2, (
+            f"line {fence.lineno}: {calls} plotting calls in view; move them into a draw_* "
+            'function shown in a folded ??? example "... (plotting code)" block'
+        )
