@@ -1,5 +1,7 @@
-"""Every page in headless Chromium: math typeset, images loaded, no console error, and no
-request that leaves the local server (no CDN for math, fonts or anything else).
+"""Every page in headless Chromium, at phone, tablet and desktop widths, in the light and the
+dark theme: math typeset and visible, images loaded and no wider than the screen, no sideways
+scrolling, no console error, and no request that leaves the local server (no CDN for math,
+fonts or anything else).
 
 The browser is COURSE_CHROMIUM if set, else a Chromium or Chrome on the PATH, else the one
 Playwright installs (`uv run playwright install chromium`). Without one the tests skip, except
@@ -88,15 +90,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
+SCHEMES = ("light", "dark")  # the site follows the reader's system setting
+WIDTHS = (390, 768, 1280)  # a phone, a tablet, a desktop
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[BrowserContext]:
-    """One browser context for every page, so that MathJax's script is fetched once."""
+def browsers() -> Iterator[dict[str, BrowserContext]]:
+    """One browser context per theme, shared by every page, so that MathJax is fetched once."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = launched.new_context()
-        yield context
-        context.close()
+        contexts = {scheme: launched.new_context(color_scheme=scheme) for scheme in SCHEMES}
+        yield contexts
+        for context in contexts.values():
+            context.close()
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser(browsers: dict[str, BrowserContext]) -> BrowserContext:
+    return browsers["light"]
 
 
 def url_of(path: Path) -> str:
@@ -111,11 +123,35 @@ ALL_MATH_TYPESET = """() => {
 BROKEN_IMAGES = """() => [...document.images]
   .filter(image => !image.complete || image.naturalWidth === 0)
   .map(image => image.getAttribute('src'))"""
+# A display formula whose svg renders at 1 px is there but invisible (it happened below 720 px).
+INVISIBLE_DISPLAY_MATH = """() => [...document.querySelectorAll('div.arithmatex')]
+  .filter(element => {
+    const svg = element.querySelector('mjx-container svg');
+    const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+    return box.width < 4 || box.height < 4;
+  })
+  .map(element => element.textContent.trim().slice(0, 60))"""
+TOO_WIDE_IMAGES = """() => [...document.images]
+  .filter(image => image.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .map(image => image.getAttribute('src'))"""
+SIDEWAYS_SCROLL = """() => {
+  const root = document.documentElement;
+  return root.scrollWidth - root.clientWidth;
+}"""
+THEME = """() => document.body.getAttribute('data-md-color-scheme')"""
 
 
+# One xdist group (one worker, one site build) per theme, so that the two run side by side.
+@pytest.mark.parametrize(
+    "scheme", [pytest.param(s, marks=pytest.mark.xdist_group(f"browser-{s}")) for s in SCHEMES]
+)
+@pytest.mark.parametrize("width", WIDTHS, ids=lambda width: f"{width}px")
 @pytest.mark.parametrize("path", course.pages(), ids=lambda p: url_of(p) or "home")
-def test_page_renders_offline(browser: BrowserContext, site: str, path: Path) -> None:
-    page = browser.new_page()
+def test_page_renders_offline(
+    browsers: dict[str, BrowserContext], site: str, path: Path, width: int, scheme: str
+) -> None:
+    page = browsers[scheme].new_page()
+    page.set_viewport_size({"width": width, "height": 900})
     errors: list[str] = []
     outside: list[str] = []
 
@@ -133,7 +169,7 @@ def test_page_renders_offline(browser: BrowserContext, site: str, path: Path) ->
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.route("**/*", on_request)
-    page.goto(site + url_of(path), wait_until="networkidle")
+    page.goto(site + url_of(path), wait_until="load")
     page.wait_for_function(ALL_MATH_TYPESET, timeout=30_000)
 
     math = page.locator(".arithmatex").count()
@@ -141,7 +177,11 @@ def test_page_renders_offline(browser: BrowserContext, site: str, path: Path) ->
         assert math > 0, "a lesson without math: is arithmatex still configured?"
     assert page.locator("mjx-container").count() >= math
     assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset some math"
+    assert page.evaluate(INVISIBLE_DISPLAY_MATH) == [], "display math without a visible size"
     assert page.evaluate(BROKEN_IMAGES) == []
+    assert page.evaluate(TOO_WIDE_IMAGES) == [], "an image wider than the screen"
+    assert page.evaluate(SIDEWAYS_SCROLL) <= 0, "the page scrolls sideways"
+    assert page.evaluate(THEME) == ("slate" if scheme == "dark" else "default")
     assert errors == []
     assert outside == []
     page.close()
