@@ -198,3 +198,22 @@ def test_instant_navigation_typesets_the_next_page(browser: BrowserContext, site
     assert page.locator(".arithmatex mjx-container").count() > 0
     assert page.evaluate("window.stillTheSameDocument === true"), "navigation reloaded the page"
     page.close()
+
+
+def test_solutions_are_folded_and_printing_opens_them(browser: BrowserContext, site: str) -> None:
+    """Try first: a solution starts closed, opens on click with its output inside, and the
+    print view (Material opens every fold on beforeprint) shows it unfolded."""
+    page = browser.new_page()
+    page.goto(site + url_of(course.lesson_paths()[1]), wait_until="load")
+    solutions = page.locator("details.success")
+    assert solutions.count() >= 1
+    assert page.evaluate("[...document.querySelectorAll('details.success')].every(d => !d.open)")
+    first = solutions.first
+    assert not first.locator("pre").first.is_visible()
+    first.locator("summary").first.click()
+    assert first.locator("pre").first.is_visible()
+    assert first.get_by_text("Output").first.is_visible()  # what the solution printed
+    first.locator("summary").first.click()
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    page.wait_for_function("[...document.querySelectorAll('details')].every(d => d.open)")
+    page.close()

@@ -66,20 +66,29 @@ def test_title_matches_navigation(path: Path) -> None:
     assert nav_title.split(" ", 1)[1] == title
 
 
+SOLUTION = '??? success "Solution"'
+
+
 @pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in RECAPS], ids=ids)
-def test_exercises_have_solution_code(path: Path) -> None:
+def test_exercises_have_a_folded_solution_with_code(path: Path) -> None:
+    """Try first: each exercise states its task, then folds its whole solution (code, output
+    and discussion) behind one "Solution" reveal."""
     text = path.read_text(encoding="utf-8")
     exercises_part = text.split("\n## Exercises\n", 1)[1].split("\n## Summary\n", 1)[0]
     exercises = re.split(r"^### Exercise \d+: .+$", exercises_part, flags=re.MULTILINE)[1:]
     assert 1 <= len(exercises) <= 4
     for number, exercise in enumerate(exercises, start=1):
-        assert "**Solution.**" in exercise, f"exercise {number} has no solution"
-        runs = [b for b in code_blocks(exercise) if b.syntax == "python"]
-        assert runs, f"exercise {number} shows no solution code"
-        folded = re.findall(r"^\?\?\?.*$", exercise, flags=re.MULTILINE)
-        assert all(line.endswith('(plotting code)"') for line in folded), (
-            f"exercise {number}: only plotting code is folded, never a solution"
+        lines = exercise.strip("\n").split("\n")
+        assert lines.count(SOLUTION) == 1, f"exercise {number}: one {SOLUTION} block"
+        task, solution = exercise.split(SOLUTION)
+        assert task.strip(), f"exercise {number} states no task"
+        assert "```" not in task, f"exercise {number}: code belongs in the folded solution"
+        body = [line for line in solution.split("\n") if line.strip()]
+        assert all(line.startswith("    ") for line in body), (
+            f"exercise {number}: everything after the reveal is indented into it"
         )
+        runs = [b for b in code_blocks(solution) if b.syntax == "python"]
+        assert runs, f"exercise {number} shows no solution code"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids)
@@ -126,15 +135,31 @@ FOLDED = re.compile(r'^(\s*)\?\?\?\+? (\w+) "(.+)"\n', flags=re.MULTILINE)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids)
-def test_folded_blocks_are_plotting_code_or_going_deeper(path: Path) -> None:
-    """A reader may skip what is folded: drawing code, or an optional "Going deeper" box."""
+def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) -> None:
+    """What is folded: drawing code, an optional "Going deeper" box, or a solution to try first."""
     text = path.read_text(encoding="utf-8")
     titles = [title for _, _, title in FOLDED.findall(text)]
     assert len(titles) == len(re.findall(r"^\s*\?\?\?", text, flags=re.MULTILINE)), (
         'write folded blocks as ??? kind "title"'
     )
     for title in titles:
-        assert title.endswith("(plotting code)") or title.startswith("Going deeper"), title
+        assert (
+            title.endswith("(plotting code)")
+            or title.startswith("Going deeper")
+            or title == "Solution"
+        ), title
+
+
+def enclosing_folds(lines: list[str], lineno: int) -> list[str]:
+    """The ??? lines of the folded blocks that hold line `lineno` (1-based), innermost first."""
+    indent = len(lines[lineno - 1]) - len(lines[lineno - 1].lstrip())
+    folds = []
+    for line in reversed(lines[: lineno - 1]):
+        if line.strip() and len(line) - len(line.lstrip()) < indent:
+            indent = len(line) - len(line.lstrip())
+            if line.lstrip().startswith("???"):
+                folds.append(line.strip())
+    return folds
 
 
 # A line of drawing: a call on plt, a figure or an axes (ax, axes[0], ax_loss, ...).
@@ -147,7 +172,7 @@ def test_drawing_code_is_folded(path: Path) -> None:
     log_scale helper (two calls) is the most drawing a fence in view may hold."""
     lines = path.read_text(encoding="utf-8").split("\n")
     for fence in course.lesson(path).fences:
-        folded = lines[fence.lineno - 1].startswith("    ")
+        folded = "(plotting code)" in " ".join(enclosing_folds(lines, fence.lineno))
         calls = len(PLOTTING_CALL.findall(fence.code))
         assert folded or calls <= 2, (
             f"line {fence.lineno}: {calls} plotting calls in view; move them into a draw_* "
