@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
 import logging
 import os
+import platform
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -139,4 +141,18 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         indent = opening[: len(opening) - len(opening.lstrip())]
         closing = block.lineno + block.code.count("\n")  # 0-based index of the closing fence
         lines[closing + 1 : closing + 1] = output_lines(result, indent, page_dir)
+    title = next(n for n, line in enumerate(lines) if line.startswith("# "))
+    lines[title + 1 : title + 1] = ["", facts(text, outcome, page.file.src_uri)]
     return "\n".join(lines)
+
+
+def facts(text: str, outcome: lessons.LessonOutcome, label: str) -> str:
+    """The line under a lesson's title: reading time, the code's run time at build, and the
+    versions it ran with (a cached result ran with these too: they are part of its key)."""
+    minutes = lessons.reading_minutes(text, label)
+    ran = f"{outcome.seconds:.1f} s" if outcome.seconds >= 0.05 else "under 0.1 s"
+    return (
+        f"*About {minutes} minutes to read · its code ran in {ran} when this page was built · "
+        f"verified with torch {importlib.metadata.version('torch')} and "
+        f"Python {platform.python_version()}*\n{{ .lesson-facts }}"
+    )

@@ -257,6 +257,36 @@ def fence_spans(text: str, label: str = "page") -> list[tuple[int, int, str]]:
     ]
 
 
+def enclosing_folds(lines: list[str], lineno: int) -> list[str]:
+    """The ??? lines of the folded blocks that hold line `lineno` (1-based), innermost first."""
+    indent = len(lines[lineno - 1]) - len(lines[lineno - 1].lstrip())
+    folds = []
+    for line in reversed(lines[: lineno - 1]):
+        if line.strip() and len(line) - len(line.lstrip()) < indent:
+            indent = len(line) - len(line.lstrip())
+            if line.lstrip().startswith("???"):
+                folds.append(line.strip())
+    return folds
+
+
+WORDS_PER_MINUTE = 180  # careful reading of technical prose
+CODE_LINES_PER_MINUTE = 15  # reading code closely (blank lines aside), not running it
+
+
+def reading_minutes(text: str, label: str = "page") -> int:
+    """Minutes to read a page with its includes expanded: its prose, and its code except the
+    folded plotting code a reader may skip. Display math counts as prose, a word a symbol."""
+    lines = text.split("\n")
+    code_lines: set[int] = set()
+    read_code = 0
+    for first, last, _ in fence_spans(text, label):
+        code_lines.update(range(first, last + 1))
+        if not any("(plotting code)" in fold for fold in enclosing_folds(lines, first)):
+            read_code += sum(1 for line in lines[first : last - 1] if line.strip())
+    words = sum(len(line.split()) for n, line in enumerate(lines, 1) if n not in code_lines)
+    return max(1, round(words / WORDS_PER_MINUTE + read_code / CODE_LINES_PER_MINUTE))
+
+
 def fence_problems(text: str, label: str) -> list[str]:
     """Fences that would be shown but never run: pytest-codeblocks collects only exact
     `python`, `sh` and `bash` info strings and only backtick fences; anything else is an error."""

@@ -8,7 +8,10 @@ Playwright installs (`uv run playwright install chromium`). Without one the test
 under CI, where they fail.
 """
 
+import importlib.metadata
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +20,10 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Literal
 
 import course
+import lessons
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Route, sync_playwright
 
@@ -90,7 +95,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
-SCHEMES = ("light", "dark")  # the site follows the reader's system setting
+SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")  # as the reader's system
 WIDTHS = (390, 768, 1280)  # a phone, a tablet, a desktop
 
 
@@ -99,7 +104,9 @@ def browsers() -> Iterator[dict[str, BrowserContext]]:
     """One browser context per theme, shared by every page, so that MathJax is fetched once."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        contexts = {scheme: launched.new_context(color_scheme=scheme) for scheme in SCHEMES}
+        contexts: dict[str, BrowserContext] = {
+            scheme: launched.new_context(color_scheme=scheme) for scheme in SCHEMES
+        }
         yield contexts
         for context in contexts.values():
             context.close()
@@ -216,4 +223,21 @@ def test_solutions_are_folded_and_printing_opens_them(browser: BrowserContext, s
     first.locator("summary").first.click()
     page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     page.wait_for_function("[...document.querySelectorAll('details')].every(d => d.open)")
+    page.close()
+
+
+@pytest.mark.parametrize("path", course.lesson_paths(), ids=url_of)
+def test_facts_under_the_title(browser: BrowserContext, site: str, path: Path) -> None:
+    """The build writes the reading time, the code's run time and the versions it ran with."""
+    page = browser.new_page()
+    page.goto(site + url_of(path), wait_until="load")
+    facts = page.locator("article h1 + p.lesson-facts").inner_text()
+    text = lessons.expand(path.read_text(encoding="utf-8"), course.preprocessor(), path.name)
+    minutes = lessons.reading_minutes(text, path.name)
+    torch_version = importlib.metadata.version("torch")
+    assert facts.startswith(f"About {minutes} minutes to read · its code ran in ")
+    assert re.search(r"ran in (\d+\.\d s|under 0\.1 s) when this page was built", facts)
+    assert facts.endswith(
+        f"verified with torch {torch_version} and Python {platform.python_version()}"
+    )
     page.close()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import course
 import pytest
-from lessons import code_blocks, fence_spans
+from lessons import code_blocks, enclosing_folds, fence_spans
 
 PARTS = [
     "Introduction",
@@ -148,18 +148,6 @@ def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) 
             or title.startswith("Going deeper")
             or title == "Solution"
         ), title
-
-
-def enclosing_folds(lines: list[str], lineno: int) -> list[str]:
-    """The ??? lines of the folded blocks that hold line `lineno` (1-based), innermost first."""
-    indent = len(lines[lineno - 1]) - len(lines[lineno - 1].lstrip())
-    folds = []
-    for line in reversed(lines[: lineno - 1]):
-        if line.strip() and len(line) - len(line.lstrip()) < indent:
-            indent = len(line) - len(line.lstrip())
-            if line.lstrip().startswith("???"):
-                folds.append(line.strip())
-    return folds
 
 
 # A line of drawing: a call on plt, a figure or an axes (ax, axes[0], ax_loss, ...).
