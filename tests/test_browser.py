@@ -1,7 +1,7 @@
 """Every page in headless Chromium, at phone, tablet and desktop widths, in the light and the
-dark theme: math typeset and visible, images loaded and no wider than the screen, no sideways
-scrolling, no console error, and no request that leaves the local server (no CDN for math,
-fonts or anything else).
+dark theme: math typeset, visible and readable by a screen reader, images loaded and no wider
+than the screen, no sideways scrolling, no serious accessibility problem (axe-core), no console
+error, and no request that leaves the local server (no CDN for math, fonts or anything else).
 
 The browser is COURSE_CHROMIUM if set, else a Chromium or Chrome on the PATH, else the one
 Playwright installs (`uv run playwright install chromium`). Without one the tests skip, except
@@ -25,6 +25,7 @@ from typing import Literal
 import course
 import lessons
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, ConsoleMessage, Route, sync_playwright
 
 
@@ -95,6 +96,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
+AXE = Axe()  # axe-core, the standard accessibility checker, bundled: nothing is downloaded
 SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")  # as the reader's system
 WIDTHS = (390, 768, 1280)  # a phone, a tablet, a desktop
 
@@ -195,6 +197,15 @@ def test_page_renders_offline_at_every_width(
         assert page.evaluate(INVISIBLE_DISPLAY_MATH) == [], f"display math not visible {at}"
         assert page.evaluate(TOO_WIDE_IMAGES) == [], f"an image wider than the screen {at}"
         assert page.evaluate(SIDEWAYS_SCROLL) <= 0, f"the page scrolls sideways {at}"
+    # Formulas are read out from MathJax's hidden MathML copy (no speech files from a CDN).
+    assert page.locator("mjx-container mjx-assistive-mml").count() == math
+    serious = [
+        f"{violation['id']} ({violation['impact']}): {len(violation['nodes'])} nodes, "
+        f"first {violation['nodes'][0]['target']}"
+        for violation in AXE.run(page).response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], f"accessibility, {scheme}: {serious}"
     assert errors == []
     assert outside == []
     page.close()
