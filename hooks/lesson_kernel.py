@@ -40,15 +40,38 @@ matplotlib.use("module://capture_backend")
 
 import capture_backend
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 import torch
 import torch._dynamo  # torch.optim imports it at its first call: 4 s saved in every kernel
+from matplotlib.figure import Figure
 
 # Hash salt and no date: the same figure gives the same SVG bytes on every build.
 plt.rcParams["svg.hashsalt"] = "learn-the-training-loop"
 plt.rcParams["svg.fonttype"] = "path"
 
 EMPTY_STDIN = "fences run with an empty stdin: a lesson cannot ask its reader for input"
+
+
+# On a 390 px phone a figure is drawn at most 316 px wide (the column, less the padding of the
+# image and of a fold around it); an SVG's natural width is 96 px per inch of its figure.
+PHONE_FIGURE_PX = 316
+SMALLEST_TEXT_PX = 8
+
+
+def smallest_text_on_a_phone(figure: Figure) -> tuple[float, str]:
+    """The height in px, on a phone, of the figure's smallest visible text, and that text."""
+    width_px = figure.get_figwidth() * 96
+    scale = min(1.0, PHONE_FIGURE_PX / width_px)
+    texts = [
+        text
+        for text in figure.findobj(matplotlib.text.Text)
+        if isinstance(text, matplotlib.text.Text) and text.get_visible() and text.get_text().strip()
+    ]
+    if not texts:
+        return float("inf"), ""
+    smallest = min(texts, key=lambda text: float(text.get_fontsize()))
+    return float(smallest.get_fontsize()) * 96 / 72 * scale, smallest.get_text()
 
 
 def save_shown_figures(figure_dir: Path, first_index: int) -> list[dict[str, str]]:
@@ -63,6 +86,15 @@ def save_shown_figures(figure_dir: Path, first_index: int) -> list[dict[str, str
         words = re.sub(r"[^a-z0-9]+", "-", alt.lower()).strip("-").split("-")[:6]
         name = f"fig-{first_index + offset}-{'-'.join(words)}.svg"
         figure.savefig(figure_dir / name, format="svg", metadata={"Date": None})
+        px, text = smallest_text_on_a_phone(figure)
+        if px < SMALLEST_TEXT_PX:
+            widest = 10 * 96 / 72 * PHONE_FIGURE_PX / SMALLEST_TEXT_PX / 96  # for 10 pt text
+            raise ValueError(
+                f"figure {first_index + offset} ('{alt[:40]}...'): its text {text!r} would be "
+                f"{px:.1f} px tall on a phone, under {SMALLEST_TEXT_PX} px. The figure is "
+                f"{figure.get_figwidth():.1f} in wide; 10 pt text stays legible up to "
+                f"{widest:.1f} in: stack side-by-side panels, or make the text larger"
+            )
         plt.close(figure)
         saved.append({"file": name, "alt": alt})
     capture_backend.shown.clear()

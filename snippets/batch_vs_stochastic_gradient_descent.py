@@ -127,8 +127,10 @@ def draw_curves(
     runs: dict[str, History], losses: dict[str, torch.Tensor], num_epochs: int
 ) -> None:
     """The loss on all points per update (left, log steps) and after each
-    epoch (right), one curve per method."""
-    fig, (ax_step, ax_epoch) = plt.subplots(1, 2, figsize=(10, 4))
+    epoch (bottom), one curve per method."""
+    fig, (ax_step, ax_epoch) = plt.subplots(
+        2, 1, figsize=(5.4, 7), layout="constrained"
+    )
     for name, history in runs.items():
         loss = losses[name].cpu()
         # stochastic's jitter goes faint and underneath, so that the curves
@@ -151,13 +153,12 @@ def draw_curves(
         log_scale(ax)
         ax.set_ylabel("loss on all points (log scale)")
         ax.legend()
-    fig.tight_layout()
     fig.set_label(
-        "Left: loss against the number of updates; all three runs start from "
+        "Top: loss against the number of updates; all three runs start from "
         "the same loss at step 0 and fall steeply over the first ten to "
         "twenty updates, the stochastic one after a smaller first drop and an "
         "almost flat second step; then full batch settles smoothly while "
-        "stochastic keeps jittering. Right: loss after each epoch, from the "
+        "stochastic keeps jittering. Bottom: loss after each epoch, from the "
         "start; stochastic and mini-batch are near the floor after the first "
         "epoch, full batch takes many more."
     )
@@ -175,7 +176,7 @@ def draw_time(
 ) -> None:
     """The loss on all points against estimated compute time (steps times
     the median time per step), one curve per method."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for name, history in runs.items():
         # from step 1: time 0 has no place on a log axis
         steps = torch.arange(1, history.num_steps + 1)
@@ -210,7 +211,7 @@ def draw_noise(
 ) -> None:
     """SGD's loss above the best possible one at the given steps, one curve
     per learning rate."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for sgd_lr, excess in excesses.items():
         ax.plot(steps.cpu(), excess.cpu(), label=f"lr = {sgd_lr}")
     log_scale(ax)

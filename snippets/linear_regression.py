@@ -173,7 +173,7 @@ def train_module(
 # --8<-- [start:plot-data-def]
 def draw_data(X: torch.Tensor, y: torch.Tensor) -> None:
     """A scatter plot of the points (x, y) around the line y = 2x + 1."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     ax.scatter(X.cpu(), y.cpu(), s=12, alpha=0.7, label="data")
     ax.set_title("Synthetic data around the line y = 2x + 1")
     ax.set_xlabel("x")
@@ -197,8 +197,10 @@ def draw_results(
     b: torch.Tensor,
     losses: list[float],
 ) -> None:
-    """The fitted line over the data (left) and the loss per step (right)."""
-    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+    """The fitted line over the data (top) and the loss per step (bottom)."""
+    fig, (ax_fit, ax_loss) = plt.subplots(
+        2, 1, figsize=(5.4, 7), layout="constrained"
+    )
     x_line = torch.linspace(-2, 2, 50)
     ax_fit.scatter(X.cpu(), y.cpu(), s=12, alpha=0.5, label="data")
     ax_fit.plot(x_line, 2 * x_line + 1, "k--", label="true line y = 2x + 1")
@@ -214,8 +216,8 @@ def draw_results(
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("MSE loss")
     fig.set_label(
-        "Left: the data, the true line (dashed) and the fitted line, which "
-        "nearly coincide. Right: the loss falls steeply in the first steps, "
+        "Top: the data, the true line (dashed) and the fitted line, which "
+        "nearly coincide. Bottom: the loss falls steeply in the first steps, "
         "then flattens at a value above zero."
     )
     plt.show()

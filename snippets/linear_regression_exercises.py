@@ -50,7 +50,7 @@ def compare_learning_rates(
 # --8<-- [start:ex2-plot]
 def draw_learning_rates(runs: dict[float, list[float]]) -> None:
     """One loss curve per learning rate, on a log scale."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for lr, losses in runs.items():
         ax.plot(losses, label=f"lr = {lr}")
     log_scale(ax)

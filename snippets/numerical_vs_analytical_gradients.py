@@ -150,7 +150,7 @@ def draw_sweep(
     """One log-log panel per dtype: the relative errors of the forward (blue)
     and central (orange) differences against h, with what theory predicts."""
     fig, axes = plt.subplots(
-        1, 2, figsize=(10, 5), sharey=True, layout="constrained"
+        2, 1, figsize=(5.4, 8), sharex=True, layout="constrained"
     )
     for ax, (dtype, (forward, central)) in zip(
         axes, sweeps.items(), strict=True
@@ -175,14 +175,14 @@ def draw_sweep(
         ax.set_title(
             f"d/dx exp(x) at x = 1, {str(dtype).removeprefix('torch.')}"
         )
-        ax.set_xlabel("step size h")
-    axes[0].set_ylabel("relative error of the derivative")
+        ax.set_ylabel("relative error")
+    axes[1].set_xlabel("step size h")
     # a dotted line stands for truncation alone, in its curve's colour
     axes[1].plot([], [], ":", color="gray", label="truncation alone")
     # float64's upper left is empty: the legend hides no curve there
-    axes[1].legend(loc="upper left", fontsize=9)
+    axes[1].legend(loc="upper left")
     fig.set_label(
-        "Two log-log panels, float32 and float64, of the relative error of "
+        "Two log-log panels, float32 above float64, of the relative error of "
         "forward and central differences against the step size h, with dotted "
         "truncation lines h/2 and h^2/6, a dashed round-off line eps/h and "
         "vertical lines at the predicted best steps. From the right, each "

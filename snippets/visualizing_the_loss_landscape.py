@@ -164,12 +164,12 @@ def draw_map(
 def draw_landscape(
     w_values: torch.Tensor, b_values: torch.Tensor, L: torch.Tensor
 ) -> None:
-    """The loss grid L as a contour map (left) and a 3-D surface (right), with a
+    """The loss grid L as a contour map (top) and a 3-D surface (bottom), with a
     red star on the lowest grid point."""
     row, col = divmod(int(L.argmin().item()), L.shape[1])
     w_low, b_low, L_low = w_values[col].item(), b_values[row].item(), L.min()
-    fig = plt.figure(figsize=(10, 4))
-    ax_contour = fig.add_subplot(1, 2, 1)
+    fig = plt.figure(figsize=(5.4, 8.5), layout="constrained")
+    ax_contour = fig.add_subplot(2, 1, 1)
     lines = draw_contours(
         ax_contour, w_values, b_values, L, "Contours of the loss"
     )
@@ -177,7 +177,7 @@ def draw_landscape(
     ax_contour.plot(w_low, b_low, "r*", ms=14, label="lowest grid point")
     ax_contour.legend(loc="upper right")
     # matplotlib's 3-D axes are untyped
-    ax_3d: Any = fig.add_subplot(1, 2, 2, projection="3d")
+    ax_3d: Any = fig.add_subplot(2, 1, 2, projection="3d")
     Wg, Bg = torch.meshgrid(w_values.cpu(), b_values.cpu(), indexing="xy")
     # every 6th grid line (21 of 121) is smooth enough and keeps the file small
     ax_3d.plot_surface(
@@ -197,8 +197,8 @@ def draw_landscape(
     ax_3d.set_zlabel("MSE loss")
     ax_3d.view_init(elev=30, azim=-60)
     fig.set_label(
-        "Left: nested, almost circular oval contour lines of the loss around "
-        "a red star that marks the lowest grid point. Right: the same loss "
+        "Top: nested, almost circular oval contour lines of the loss around "
+        "a red star that marks the lowest grid point. Bottom: the same loss "
         "drawn as a smooth bowl-shaped surface over the (w, b) plane."
     )
     plt.show()
@@ -206,7 +206,7 @@ def draw_landscape(
 
 def draw_descent(X: torch.Tensor, y: torch.Tensor, path: torch.Tensor) -> None:
     """One path of gradient descent on the contour map."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     window = (-1.0, 5.0, -2.0, 4.0)  # the grid of the first map
     draw_map(ax, X, y, path, "Gradient descent walking downhill", window)
     fig.set_label(
@@ -223,8 +223,12 @@ def draw_rates(
     runs: dict[float, tuple[torch.Tensor, list[float]]],
 ) -> None:
     """One map per learning rate and, in the last panel, their loss curves."""
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
-    ax_maps, ax_losses = [axes[0, 0], axes[0, 1], axes[1, 0]], axes[1, 1]
+    # the two converging maps side by side, the diverging one and the losses
+    # below, each across the whole width
+    fig, axes = plt.subplot_mosaic(
+        [[0, 1], [2, 2], [3, 3]], figsize=(5.4, 9), layout="constrained"
+    )
+    ax_maps, ax_losses = [axes[0], axes[1], axes[2]], axes[3]
     for i, (lr, (path, losses)) in enumerate(runs.items()):
         color, ax = f"C{i}", ax_maps[i]
         if losses[-1] < losses[0]:
@@ -261,16 +265,18 @@ def draw_zig_zag(
     path_raw: torch.Tensor,
     path_std: torch.Tensor,
 ) -> None:
-    """Gradient descent on raw inputs (left) and standardized ones (right)."""
-    fig, (ax_raw, ax_std) = plt.subplots(1, 2, figsize=(10, 4))
+    """Gradient descent on raw inputs (top) and standardized ones (bottom)."""
+    fig, (ax_raw, ax_std) = plt.subplots(
+        2, 1, figsize=(5.4, 10), layout="constrained"
+    )
     draw_map(ax_raw, X_raw, y, path_raw, "raw x", (-3.5, 8.5, -3.0, 9.0))
     # the standardized problem has its own parameters, w' and b'
     window, names = (-4.0, 16.0, -4.0, 16.0), ("w'", "b'")
     draw_map(ax_std, X_std, y, path_std, "standardized x", window, names=names)
     fig.set_label(
-        "Left: with raw inputs the contours are long, thin, slightly tilted "
+        "Top: with raw inputs the contours are long, thin, slightly tilted "
         "ellipses and the path zig-zags across the narrow valley while "
-        "creeping along it. Right: with standardized inputs, on axes for the "
+        "creeping along it. Bottom: with standardized inputs, on axes for the "
         "new parameters, the contours are circles and the path runs straight "
         "to the minimum."
     )

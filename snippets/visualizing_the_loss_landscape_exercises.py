@@ -59,13 +59,15 @@ def shrink_factor(H: torch.Tensor, lrs: torch.Tensor) -> torch.Tensor:
 def draw_shrink_factor(
     H: torch.Tensor, lrs: torch.Tensor, lr_best: float
 ) -> None:
-    """The shrink factor against the learning rate (left) and a close-up near
-    the limit 2 / largest eigenvalue (right)."""
+    """The shrink factor against the learning rate (top) and a close-up near
+    the limit 2 / largest eigenvalue (bottom)."""
     lr_limit = 2 / torch.linalg.eigvalsh(H)[-1].item()
     best = torch.tensor([lr_best], device=H.device)
     factor_best = shrink_factor(H, best).item()
     lrs_zoom = torch.linspace(0.0296, 0.0304, 161, device=lrs.device)
-    fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax_all, ax_zoom) = plt.subplots(
+        2, 1, figsize=(5.4, 7), layout="constrained"
+    )
     for ax, lr_grid, title in (
         (ax_all, lrs, "All learning rates (x in [0, 10))"),
         (ax_zoom, lrs_zoom, "Close-up near the limit"),
@@ -82,9 +84,9 @@ def draw_shrink_factor(
     ax_zoom.set_xticks([0.0296, 0.0298, 0.0300, 0.0302, 0.0304])
     ax_all.legend(loc="lower left")
     fig.set_label(
-        "Left: the shrink factor falls slowly in a straight line from 1 as "
+        "Top: the shrink factor falls slowly in a straight line from 1 as "
         "the learning rate grows, reaches its lowest value just below 1, then "
-        "shoots up past 1 at two over the largest eigenvalue. Right: a "
+        "shoots up past 1 at two over the largest eigenvalue. Bottom: a "
         "close-up showing the best learning rate just to the left of that "
         "limit."
     )

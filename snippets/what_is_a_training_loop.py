@@ -82,8 +82,10 @@ def draw_training(
     w_history: list[float],
     loss_history: list[float],
 ) -> None:
-    """The line at the first steps and at the end (left), the loss (right)."""
-    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+    """The line at the first steps and at the end (top), the loss (bottom)."""
+    fig, (ax_fit, ax_loss) = plt.subplots(
+        2, 1, figsize=(5.4, 7), layout="constrained"
+    )
     x_line = torch.linspace(0.0, 2.7, 50)
     ax_fit.scatter(X.cpu(), y.cpu(), color="black", s=15, label="purchases")
     for step in [0, 1, 2]:
@@ -114,12 +116,11 @@ def draw_training(
         xlabel="step",
         ylabel="loss L (log scale)",
     )
-    fig.tight_layout()
     fig.set_label(
-        "Left: the purchases as dots, with the line y = w x drawn at the first "
+        "Top: the purchases as dots, with the line y = w x drawn at the first "
         "steps and at the end; it starts flat and swings up onto the dots. "
-        "Right: the loss at each step on a log scale, falling steeply over the "
-        "first steps and then levelling off."
+        "Bottom: the loss at each step on a log scale, falling steeply over "
+        "the first steps and then levelling off."
     )
     plt.show()
 

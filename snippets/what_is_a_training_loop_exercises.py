@@ -24,7 +24,7 @@ def steps_to_reach(loss_history: list[float], threshold: float) -> int | None:
 # --8<-- [start:ex1-plot]
 def draw_learning_rates(loss_histories: dict[float, list[float]]) -> None:
     """The loss per step for each learning rate, on a log scale."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for lr, loss_history in loss_histories.items():
         ax.plot(loss_history, label=f"lr = {lr}")
     log_scale(ax)
@@ -71,15 +71,14 @@ def draw_zero_grad(
     with_zero_grad: list[float], without_zero_grad: list[float]
 ) -> None:
     """The loss per step of the loop with zero_grad and of the one without."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.6), layout="constrained")
     ax.plot(with_zero_grad, label="with zero_grad")
     ax.plot(without_zero_grad, label="without zero_grad")
     ax.set(
         title="Forgetting to zero the gradients", xlabel="step", ylabel="loss L"
     )
-    # below: lines fill the box
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2)
-    fig.tight_layout()
+    # below the plot: the lines fill the box
+    fig.legend(loc="outside lower center", ncols=2)
     fig.set_label(
         "Loss per step. With zero_grad the loss drops to near zero within a "
         "few steps and stays there; without it the loss swings between near "
@@ -122,7 +121,7 @@ def draw_bias(
     X: torch.Tensor, y: torch.Tensor, w_only: float, w: float, b: float
 ) -> None:
     """The purchases with a bag fee and the fitted lines w x and w x + b."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     x_line = torch.linspace(0.0, 2.7, 50)
     ax.scatter(
         X.cpu(),

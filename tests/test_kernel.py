@@ -218,3 +218,22 @@ def test_comparisons_mask_machine_dependent_fences_and_nothing_else(tmp_path: Pa
     assert one.results[1].output != two.results[1].output
     assert masked(lesson, one) == masked(lesson, two)
     assert masked(lesson, one)[0] == ("same\n", [])
+
+
+def test_a_figure_too_small_to_read_on_a_phone_fails_its_fence(tmp_path: Path) -> None:
+    """10 pt text on a 10-inch figure shrinks to about 4 px on a 390 px phone: refused, with
+    the text, its size and the remedy; the same text on a 5.4-inch figure passes."""
+    draw = (
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(figsize=({width}, 3))\n"
+        "ax.set_xlabel('step')\n"
+        "fig.set_label('a line')\n"
+        "plt.show()\n"
+    )
+    wide, narrow = run(tmp_path, python(draw.format(width=10)), python(draw.format(width=5.4)))
+    assert not wide.ok
+    assert wide.error is not None
+    assert "its text 'step' would be 4.4 px tall on a phone, under 8 px" in wide.error["message"]
+    assert "stack side-by-side panels" in wide.error["message"]
+    assert narrow.ok, narrow.error
+    assert len(narrow.figures) == 1
