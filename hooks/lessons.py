@@ -39,7 +39,7 @@ from pymdownx.snippets import SnippetPreprocessor
 from pytest_codeblocks import extract_from_buffer
 
 EXECUTED = ("python", "bash", "sh")  # what pytest-codeblocks collects, exactly these info strings
-INERT = ("text",)  # fences shown but not run: printed text, file listings
+INERT = ("text", "quiz")  # shown, not run: printed text and listings; questions (quiz.py)
 # The markers a fence may carry, written above it as <!--pytest.mark.NAME-->. Anything else,
 # skipif and conditions included, is rejected: the build and the tests must agree on every one.
 MARKS = {

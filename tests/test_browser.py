@@ -26,7 +26,13 @@ import course
 import lessons
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, ConsoleMessage, Route, sync_playwright
+from playwright.sync_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Route,
+    sync_playwright,
+)
 
 
 def find_chromium() -> str | None:
@@ -258,3 +264,91 @@ def test_facts_under_the_title(browser: BrowserContext, site: str, path: Path) -
         f"verified with torch {torch_version} and Python {platform.python_version()}"
     )
     page.close()
+
+
+def quiz_page(kind: str) -> Path:
+    """The first lesson with a question of this kind: 'options' or 'match'."""
+    for path in course.lesson_paths():
+        blocks = path.read_text(encoding="utf-8").split("```quiz\n")[1:]
+        if any(block.split("```")[0].count(f"\n{kind}:") for block in blocks):
+            return path
+    raise AssertionError(f"no lesson has a {kind} question")
+
+
+def test_choice_questions_answer_back_by_mouse_and_keyboard(
+    browser: BrowserContext, site: str
+) -> None:
+    page = browser.new_page()
+    page.goto(site + url_of(quiz_page("options")), wait_until="load")
+    quiz = page.locator(".quiz:has(.quiz-option)").first
+    wrong = quiz.locator('.quiz-option[data-correct="false"]').first
+    right = quiz.locator('.quiz-option[data-correct="true"]').first
+
+    def feedback_of(option: Locator) -> Locator:
+        return page.locator(f"#{option.get_attribute('aria-describedby')}")
+
+    assert not feedback_of(wrong).is_visible()
+    wrong.click()  # by mouse
+    assert feedback_of(wrong).is_visible()
+    assert feedback_of(wrong).inner_text().startswith("Not quite.")
+    assert "quiz-wrong" in (wrong.get_attribute("class") or "")
+    right.focus()  # by keyboard
+    page.keyboard.press("Enter")
+    assert feedback_of(right).inner_text().startswith("Right.")
+    assert "quiz-right" in (right.get_attribute("class") or "")
+    page.close()
+
+
+def test_matching_by_click_keyboard_and_drag(browser: BrowserContext, site: str) -> None:
+    page = browser.new_page()
+    page.goto(site + url_of(quiz_page("match")), wait_until="load")
+    quiz = page.locator(".quiz:has(.quiz-term)").first
+    terms = quiz.locator(".quiz-term")
+    feedback = quiz.locator(".quiz-feedback")
+    count = terms.count()
+
+    def definition_of(term_index: int, right: bool = True) -> Locator:
+        pair = terms.nth(term_index).get_attribute("data-pair")
+        selector = (
+            f'.quiz-definition[data-pair="{pair}"]'
+            if right
+            else (f'.quiz-definition:not([data-pair="{pair}"])')
+        )
+        return quiz.locator(selector).first
+
+    terms.nth(0).click()  # a wrong pair first, by mouse
+    definition_of(0, right=False).click()
+    assert feedback.inner_text().startswith("Not a match")
+    definition_of(0).click()  # then the right one
+    assert feedback.inner_text().startswith("Right")
+    terms.nth(1).focus()  # by keyboard
+    page.keyboard.press("Space")
+    definition_of(1).focus()
+    page.keyboard.press("Enter")
+    assert definition_of(1).is_disabled()
+    for n in range(2, count):  # by dragging
+        terms.nth(n).drag_to(definition_of(n))
+    assert feedback.inner_text() == "Right: all matched."
+    assert quiz.locator(".quiz-right").count() == 2 * count
+    page.close()
+
+
+def test_questions_read_without_javascript(browser: BrowserContext, site: str) -> None:
+    """Without JavaScript, every question shows its options and, folded, its answer and reasons."""
+    assert browser.browser is not None
+    context = browser.browser.new_context(java_script_enabled=False)
+    for path in course.lesson_paths():
+        written = path.read_text(encoding="utf-8").count("```quiz\n")
+        page = context.new_page()
+        page.goto(site + url_of(path), wait_until="load")
+        quizzes = page.locator(".quiz")
+        assert quizzes.count() == written
+        for n in range(written):
+            quiz = quizzes.nth(n)
+            assert quiz.locator(".quiz-question").is_visible()
+            answer = quiz.locator("details.quiz-answer")
+            assert not answer.locator("li").first.is_visible()  # folded: try first
+            answer.locator("summary").click()
+            assert answer.locator("li").first.is_visible()
+        page.close()
+    context.close()

@@ -16,9 +16,12 @@ PARTS = [
     "Exercises",
     "Summary",
     "Key takeaways",
+    "Check yourself",
 ]
 # Lesson 1.6 recaps the module: no demonstrations, no exercises, and the module review.
-RECAP_PARTS = [p for p in PARTS if p not in {"PyTorch demonstrations", "Exercises"}]
+RECAP_PARTS = [
+    p for p in PARTS if p not in {"PyTorch demonstrations", "Exercises", "Check yourself"}
+]
 RECAPS = {"recap-and-key-takeaways.md"}
 
 INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -166,3 +169,28 @@ def test_drawing_code_is_folded(path: Path) -> None:
             f"line {fence.lineno}: {calls} plotting calls in view; move them into a draw_* "
             'function shown in a folded ??? example "... (plotting code)" block'
         )
+
+
+# Numbers a question states that the lesson above it does not: each is checked where noted.
+QUIZ_NUMBERS_CHECKED_ELSEWHERE = {
+    "what-is-a-training-loop.md": {"-1.2471"},  # a wrong option: 1.2471 with its sign flipped
+    # worked arithmetic, checked in test_check_yourself_arithmetic
+    "visualizing-the-loss-landscape.md": {"-0.6", "-1.8", "0.36", "0.4", "0.42", "0.984", "1.6"},
+}
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in RECAPS], ids=ids)
+def test_check_yourself(path: Path) -> None:
+    """3 to 5 questions after the key takeaways; their numbers are the lesson's own (tested)."""
+    text = path.read_text(encoding="utf-8")
+    assert "\n## Check yourself\n" in text, "a lesson ends with Check yourself"
+    body, questions = text.split("\n## Check yourself\n", 1)
+    assert 3 <= questions.count("```quiz\n") <= 5
+    numbers = set(re.findall(r"(?<![\w.])-?\d+\.\d+", questions))
+    unchecked = numbers - QUIZ_NUMBERS_CHECKED_ELSEWHERE.get(path.name, set())
+    assert sorted(n for n in unchecked if n not in body) == []
+
+
+def test_module_one_has_a_matching_question() -> None:
+    module = [p for p in LESSONS if p.parent.name == "module-1"]
+    assert any("\nmatch:\n" in p.read_text(encoding="utf-8") for p in module)

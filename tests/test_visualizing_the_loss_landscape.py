@@ -293,3 +293,22 @@ def test_correlated_inputs_curvatures() -> None:
     text = page()
     assert "(curvature $2(1 + r)$)" in text
     assert "(curvature $2(1 - r)$)" in text
+
+
+def test_check_yourself_arithmetic() -> None:
+    """The worked numbers in the questions: a curvature of 4 at lr 0.4, and the eigenvalues."""
+    X, _ = lesson_data()
+    X_wide, _, _ = wide_data()
+    low, high = torch.linalg.eigvalsh(lesson.hessian(X)).tolist()
+    low_wide, high_wide = torch.linalg.eigvalsh(lesson.hessian(X_wide)).tolist()
+    quiz = page().split("## Check yourself", 1)[1]
+    assert f"{1 - 0.4 * 4:.1f}" == "-0.6"
+    assert "$1 - 0.4 \\times 4 = -0.6$" in quiz
+    assert "$\\eta \\lambda = 1.6$" in quiz
+    assert f"{1 - 1.0 * high:.1f}" == "-1.8"
+    assert f"{2 / (low + high):.2f}" == "0.42"
+    assert f"{1 / high:.2f}" == "0.36"
+    assert "eigenvalues 1.99 and 2.76" in quiz
+    assert f"{1 - 2 / (high_wide / low_wide):.3f}" == "0.984"
+    assert f"{100 * 2 / (high_wide / low_wide):.1f}" == "1.6"
+    assert "about 1.6% of the distance" in quiz
