@@ -224,6 +224,10 @@ def test_instant_navigation_typesets_the_next_page(browser: BrowserContext, site
     lesson = course.lesson_paths()[-1]
     page.click(f"article a[href$='{url_of(lesson)}']")  # instant navigation makes links absolute
     page.wait_for_url(site + url_of(lesson))
+    # the address changes before the new content is in: wait for the content, then its math
+    page.wait_for_function(
+        "document.querySelectorAll('article .arithmatex').length > 0", timeout=30_000
+    )
     page.wait_for_function(ALL_MATH_TYPESET, timeout=30_000)
     assert page.locator(".arithmatex mjx-container").count() > 0
     assert page.evaluate("window.stillTheSameDocument === true"), "navigation reloaded the page"

@@ -149,7 +149,7 @@ def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) 
         assert (
             title.endswith("(plotting code)")
             or title.startswith("Going deeper")
-            or title == "Solution"
+            or title in {"Solution", "Answer"}
         ), title
 
 
@@ -194,3 +194,18 @@ def test_check_yourself(path: Path) -> None:
 def test_module_one_has_a_matching_question() -> None:
     module = [p for p in LESSONS if p.parent.name == "module-1"]
     assert any("\nmatch:\n" in p.read_text(encoding="utf-8") for p in module)
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name in RECAPS], ids=ids)
+def test_module_review_checks_with_the_same_questions(path: Path) -> None:
+    """A recap's module review: a checklist, then questions in Check yourself's form, then worked
+    questions; the quick check's numbers are the lesson's own (tested there)."""
+    review = path.read_text(encoding="utf-8").split("\n## Module review\n", 1)[1]
+    headings = re.findall(r"^### (.+)$", review, flags=re.MULTILINE)
+    assert headings == ["Checklist", "Quick check", "Worked questions"]
+    quick = review.split("### Quick check", 1)[1].split("### Worked questions", 1)[0]
+    assert 4 <= quick.count("```quiz\n") <= 8
+    text = path.read_text(encoding="utf-8")
+    body = re.sub(r"```quiz\n.*?```", "", text, flags=re.DOTALL)  # the lesson, less its questions
+    numbers = set(re.findall(r"(?<![\w.])-?\d+\.\d+", quick))
+    assert sorted(n for n in numbers if n not in body) == []
