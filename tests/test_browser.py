@@ -25,6 +25,7 @@ from typing import Literal
 import course
 import lessons
 import pytest
+import quiz
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import (
     BrowserContext,
@@ -273,8 +274,10 @@ def test_facts_under_the_title(browser: BrowserContext, site: str, path: Path) -
 def quiz_page(kind: str) -> Path:
     """The first lesson with a question of this kind: 'options' or 'match'."""
     for path in course.lesson_paths():
-        blocks = path.read_text(encoding="utf-8").split("```quiz\n")[1:]
-        if any(block.split("```")[0].count(f"\n{kind}:") for block in blocks):
+        questions = [
+            quiz.parse(source) for _, source in quiz.quiz_fences(path.read_text(encoding="utf-8"))
+        ]
+        if any(question.options if kind == "options" else question.pairs for question in questions):
             return path
     raise AssertionError(f"no lesson has a {kind} question")
 
@@ -284,9 +287,9 @@ def test_choice_questions_answer_back_by_mouse_and_keyboard(
 ) -> None:
     page = browser.new_page()
     page.goto(site + url_of(quiz_page("options")), wait_until="load")
-    quiz = page.locator(".quiz:has(.quiz-option)").first
-    wrong = quiz.locator('.quiz-option[data-correct="false"]').first
-    right = quiz.locator('.quiz-option[data-correct="true"]').first
+    question = page.locator(".quiz:has(.quiz-option)").first
+    wrong = question.locator('.quiz-option[data-correct="false"]').first
+    right = question.locator('.quiz-option[data-correct="true"]').first
 
     def feedback_of(option: Locator) -> Locator:
         return page.locator(f"#{option.get_attribute('aria-describedby')}")
@@ -306,9 +309,9 @@ def test_choice_questions_answer_back_by_mouse_and_keyboard(
 def test_matching_by_click_keyboard_and_drag(browser: BrowserContext, site: str) -> None:
     page = browser.new_page()
     page.goto(site + url_of(quiz_page("match")), wait_until="load")
-    quiz = page.locator(".quiz:has(.quiz-term)").first
-    terms = quiz.locator(".quiz-term")
-    feedback = quiz.locator(".quiz-feedback")
+    question = page.locator(".quiz:has(.quiz-term)").first
+    terms = question.locator(".quiz-term")
+    feedback = question.locator(".quiz-feedback")
     count = terms.count()
 
     def definition_of(term_index: int, right: bool = True) -> Locator:
@@ -318,7 +321,7 @@ def test_matching_by_click_keyboard_and_drag(browser: BrowserContext, site: str)
             if right
             else (f'.quiz-definition:not([data-pair="{pair}"])')
         )
-        return quiz.locator(selector).first
+        return question.locator(selector).first
 
     terms.nth(0).click()  # a wrong pair first, by mouse
     definition_of(0, right=False).click()
@@ -333,7 +336,7 @@ def test_matching_by_click_keyboard_and_drag(browser: BrowserContext, site: str)
     for n in range(2, count):  # by dragging
         terms.nth(n).drag_to(definition_of(n))
     assert feedback.inner_text() == "Right: all matched."
-    assert quiz.locator(".quiz-right").count() == 2 * count
+    assert question.locator(".quiz-right").count() == 2 * count
     page.close()
 
 
@@ -348,9 +351,9 @@ def test_questions_read_without_javascript(browser: BrowserContext, site: str) -
         quizzes = page.locator(".quiz")
         assert quizzes.count() == written
         for n in range(written):
-            quiz = quizzes.nth(n)
-            assert quiz.locator(".quiz-question").is_visible()
-            answer = quiz.locator("details.quiz-answer")
+            question = quizzes.nth(n)
+            assert question.locator(".quiz-question").is_visible()
+            answer = question.locator("details.quiz-answer")
             assert not answer.locator("li").first.is_visible()  # folded: try first
             answer.locator("summary").click()
             assert answer.locator("li").first.is_visible()

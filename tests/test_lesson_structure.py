@@ -171,12 +171,24 @@ def test_drawing_code_is_folded(path: Path) -> None:
         )
 
 
-# Numbers a question states that the lesson above it does not: each is checked where noted.
+# Numbers a question states that the rest of its lesson does not: each is checked where noted.
 QUIZ_NUMBERS_CHECKED_ELSEWHERE = {
     "what-is-a-training-loop.md": {"-1.2471"},  # a wrong option: 1.2471 with its sign flipped
     # worked arithmetic, checked in test_check_yourself_arithmetic
     "visualizing-the-loss-landscape.md": {"-0.6", "-1.8", "0.36", "0.4", "0.42", "0.984", "1.6"},
 }
+QUIZ = re.compile(r"```quiz\n.*?```", flags=re.DOTALL)
+DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+")
+
+
+def unchecked_quiz_numbers(path: Path) -> list[str]:
+    """Decimals the page's questions state that appear nowhere else in the lesson (whose prose
+    numbers its own test checks), less those checked elsewhere."""
+    text = path.read_text(encoding="utf-8")
+    rest = QUIZ.sub("", text)
+    numbers = {n for block in QUIZ.findall(text) for n in DECIMAL.findall(block)}
+    numbers -= QUIZ_NUMBERS_CHECKED_ELSEWHERE.get(path.name, set())
+    return sorted(n for n in numbers if n not in rest)
 
 
 @pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in RECAPS], ids=ids)
@@ -184,11 +196,10 @@ def test_check_yourself(path: Path) -> None:
     """3 to 5 questions after the key takeaways; their numbers are the lesson's own (tested)."""
     text = path.read_text(encoding="utf-8")
     assert "\n## Check yourself\n" in text, "a lesson ends with Check yourself"
-    body, questions = text.split("\n## Check yourself\n", 1)
+    questions = text.split("\n## Check yourself\n", 1)[1]
     assert 3 <= questions.count("```quiz\n") <= 5
-    numbers = set(re.findall(r"(?<![\w.])-?\d+\.\d+", questions))
-    unchecked = numbers - QUIZ_NUMBERS_CHECKED_ELSEWHERE.get(path.name, set())
-    assert sorted(n for n in unchecked if n not in body) == []
+    assert text.count("```quiz\n") == questions.count("```quiz\n"), "questions go at the end"
+    assert unchecked_quiz_numbers(path) == []
 
 
 def test_module_one_has_a_matching_question() -> None:
@@ -205,7 +216,4 @@ def test_module_review_checks_with_the_same_questions(path: Path) -> None:
     assert headings == ["Checklist", "Quick check", "Worked questions"]
     quick = review.split("### Quick check", 1)[1].split("### Worked questions", 1)[0]
     assert 4 <= quick.count("```quiz\n") <= 8
-    text = path.read_text(encoding="utf-8")
-    body = re.sub(r"```quiz\n.*?```", "", text, flags=re.DOTALL)  # the lesson, less its questions
-    numbers = set(re.findall(r"(?<![\w.])-?\d+\.\d+", quick))
-    assert sorted(n for n in numbers if n not in body) == []
+    assert unchecked_quiz_numbers(path) == []
