@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import lessons
+import notebooks
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
@@ -30,6 +32,8 @@ log = logging.getLogger("mkdocs.hooks.execute_lessons")
 THIS_FILE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 outcomes: dict[str, lessons.LessonOutcome] = {}  # by page src_uri
+notebook_uris: dict[str, str] = {}  # each lesson's notebook, by page src_uri
+COLAB_BRANCH = "gh-pages"  # where the publishing workflow puts the site, notebooks included
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -53,6 +57,7 @@ def on_startup(command: str, dirty: bool) -> None:
         lessons.SERVER.address()  # import torch now, not after the reader's first edit
 
 
+@event_priority(50)  # before mkdocs-jupyter's, which must find the labs' notebooks
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).parent
     preprocessor = lessons.snippet_preprocessor(config.mdx_configs["pymdownx.snippets"])
@@ -69,9 +74,30 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     if problems:
         raise PluginError("lessons that cannot be read:\n" + "\n\n".join(problems))
     outcomes.clear()
-    if not EXECUTE:
-        return files
+    notebook_uris.clear()
+    if EXECUTE:
+        run_all(found, root)
+    for src_uri, lesson in found.items():
+        outcome = outcomes.get(src_uri)
+        notebook = notebooks.lesson_notebook(
+            lesson, outcome, src_uri, config.site_url or "", config.site_name
+        )
+        notebook_uris[src_uri] = src_uri.removesuffix(".md") + ".ipynb"
+        files.append(
+            File.generated(config, notebook_uris[src_uri], content=notebooks.dumps(notebook))
+        )
+        if outcome is None:
+            continue
+        for result in filter(None, outcome.results):
+            for figure in result.figures:
+                uri = f"{src_uri.removesuffix('.md')}/{figure.file}"
+                source = str(outcome.figure_dir / figure.file)
+                files.append(File.generated(config, uri, abs_src_path=source))
+    return files
 
+
+def run_all(found: dict[str, lessons.Lesson], root: Path) -> None:
+    """Every lesson from the cache or run, side by side; a failure fails the build."""
     settings = lessons.environment()
     cache_root = root / ".cache" / "lessons"
 
@@ -89,14 +115,6 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         raise PluginError("lesson code failed at build time:\n" + "\n\n".join(failures))
     ran = [uri for uri, outcome in outcomes.items() if not outcome.from_cache]
     log.info(f"lessons: {len(outcomes) - len(ran)} from the cache, {len(ran)} run")
-
-    for src_uri, outcome in outcomes.items():
-        for result in filter(None, outcome.results):
-            for figure in result.figures:
-                uri = f"{src_uri.removesuffix('.md')}/{figure.file}"
-                source = str(outcome.figure_dir / figure.file)
-                files.append(File.generated(config, uri, abs_src_path=source))
-    return files
 
 
 def output_lines(result: lessons.FenceResult, indent: str, page_dir: str) -> list[str]:
@@ -121,18 +139,28 @@ def longest_backtick_run(text: str) -> int:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    outcome = outcomes.get(page.file.src_uri)
-    if outcome is None:
-        return markdown
+    notebook_uri = notebook_uris.get(page.file.src_uri)
+    if notebook_uri is None:
+        return markdown  # a page without code
     preprocessor = lessons.snippet_preprocessor(config.mdx_configs["pymdownx.snippets"])
     text = lessons.expand(markdown, preprocessor, page.file.src_uri)
     lines = text.split("\n")
-    blocks: list[Any] = [
-        b for b in lessons.code_blocks(text, page.file.src_uri) if b.syntax in lessons.EXECUTED
-    ]
+    outcome = outcomes.get(page.file.src_uri)
+    header = []
+    if outcome is not None:
+        insert_outputs(lines, text, outcome, page.file.src_uri)
+        header += ["", facts(text, outcome, page.file.src_uri)]
+    header += ["", run_it_yourself(page.file.src_uri, notebook_uri, config.repo_url)]
+    title = next(n for n, line in enumerate(lines) if line.startswith("# "))
+    lines[title + 1 : title + 1] = header
+    return "\n".join(lines)
+
+
+def insert_outputs(lines: list[str], text: str, outcome: lessons.LessonOutcome, uri: str) -> None:
+    blocks: list[Any] = [b for b in lessons.code_blocks(text, uri) if b.syntax in lessons.EXECUTED]
     if len(blocks) != len(outcome.results):
-        raise PluginError(f"{page.file.src_uri}: fences changed while building; build again")
-    page_dir = Path(page.file.src_uri).stem
+        raise PluginError(f"{uri}: fences changed while building; build again")
+    page_dir = Path(uri).stem
     # From the last fence up, so that inserting lines keeps the earlier line numbers right.
     for block, result in reversed(list(zip(blocks, outcome.results, strict=True))):
         if result is None or block.expected_output is not None:
@@ -141,9 +169,18 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         indent = opening[: len(opening) - len(opening.lstrip())]
         closing = block.lineno + block.code.count("\n")  # 0-based index of the closing fence
         lines[closing + 1 : closing + 1] = output_lines(result, indent, page_dir)
-    title = next(n for n, line in enumerate(lines) if line.startswith("# "))
-    lines[title + 1 : title + 1] = ["", facts(text, outcome, page.file.src_uri)]
-    return "\n".join(lines)
+
+
+def run_it_yourself(page_uri: str, notebook_uri: str, repo_url: str | None) -> str:
+    """Links to the page's notebook: to download, and to open in Colab where the site knows its
+    public repository on GitHub (Colab opens notebooks from a GitHub path)."""
+    name = Path(notebook_uri).name
+    links = [f'[download this lesson as a notebook]({name}){{ download="{name}" }}']
+    github = re.fullmatch(r"https://github\.com/([^/]+/[^/]+?)/?", repo_url or "")
+    if github:
+        colab = f"https://colab.research.google.com/github/{github[1]}/blob/{COLAB_BRANCH}"
+        links.append(f"[open it in Colab]({colab}/{notebook_uri})")
+    return f"Run it yourself: {' or '.join(links)}.\n{{ .lesson-run }}"
 
 
 def facts(text: str, outcome: lessons.LessonOutcome, label: str) -> str:

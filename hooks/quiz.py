@@ -228,6 +228,29 @@ def render(quiz: Quiz, key: str) -> str:
     return "".join(parts)
 
 
+def as_markdown(quiz: Quiz, key: str) -> str:
+    """The question as plain Markdown with its answer folded: for notebooks, where no script
+    runs. Definitions keep the page's order, so the two read alike."""
+    lines = [f"**Question.** {quiz.question}", ""]
+    if quiz.options:
+        lines += [f"- **{LETTERS[n]}.** {option.text}" for n, option in enumerate(quiz.options)]
+        answers = [
+            f"- **{LETTERS[n]}** ({'right' if option.correct else 'wrong'}): {option.why}"
+            for n, option in enumerate(quiz.options)
+        ]
+    else:
+        lines += ["Terms:", ""] + [f"- {term}" for term, _ in quiz.pairs]
+        lines += ["", "Definitions:", ""]
+        lines += [f"- {quiz.pairs[n][1]}" for n in shuffled(len(quiz.pairs), key)]
+        answers = [f"- **{term}**: {definition}" for term, definition in quiz.pairs]
+    lines += ["", "<details><summary>Answer</summary>", "", *answers, "", "</details>"]
+    return "\n".join(lines)
+
+
+def quiz_key(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:10]
+
+
 def shuffled(count: int, key: str) -> list[int]:
     """The definitions' order: fixed for a question (every build the same), never the terms'."""
     order = sorted(range(count), key=lambda n: hashlib.sha256(f"{key}{n}".encode()).digest())
@@ -244,8 +267,7 @@ def fence_format(
         quiz = parse(source)
     except QuizError as error:  # on_page_markdown has named the page and line already
         raise PluginError(f"quiz: {error}") from None
-    key = hashlib.sha256(source.encode()).hexdigest()[:10]
-    return render(quiz, html.escape(key))
+    return render(quiz, html.escape(quiz_key(source)))
 
 
 # --- Hook entry points --------------------------------------------------------------------------

@@ -49,8 +49,8 @@ def nav_pages() -> list[tuple[str, str]]:
 
 
 def lesson_paths() -> list[Path]:
-    """The lesson pages: every page in the navigation but the home page."""
-    return [DOCS / path for _, path in nav_pages() if path != "index.md"]
+    """The lesson pages: every Markdown page in the navigation but the home page."""
+    return [DOCS / path for _, path in nav_pages() if path != "index.md" and path.endswith(".md")]
 
 
 def pages() -> list[Path]:
