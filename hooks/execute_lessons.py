@@ -16,6 +16,7 @@ import platform
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,28 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             continue
         if lesson.fences:
             found[file.src_uri] = lesson
+    labs = {}
+    for file in files:
+        if Path(file.src_uri).name == notebooks.LAB and file.abs_src_path:
+            try:
+                labs[file.src_uri] = notebooks.load_lab(Path(file.abs_src_path), root)
+            except lessons.LessonError as error:
+                problems.append(str(error))
     if problems:
         raise PluginError("lessons that cannot be read:\n" + "\n\n".join(problems))
     outcomes.clear()
     notebook_uris.clear()
     if EXECUTE:
-        run_all(found, root)
+        run_all(found | labs, root)
+    for src_uri, lab in labs.items():
+        # Written outside docs/ (mkdocs serve would rebuild forever); rendered by mkdocs-jupyter,
+        # which needs a file on disk (it cannot render a generated File).
+        uri = src_uri.removesuffix(".py") + ".ipynb"
+        executed = notebooks.dumps(notebooks.lab_notebook(lab, outcomes.get(src_uri)))
+        folder = root / ".cache" / "labs"
+        (folder / uri).parent.mkdir(parents=True, exist_ok=True)
+        (folder / uri).write_text(executed, encoding="utf-8")
+        files.append(File(uri, str(folder), config.site_dir, config.use_directory_urls))
     for src_uri, lesson in found.items():
         outcome = outcomes.get(src_uri)
         notebook = notebooks.lesson_notebook(
@@ -136,6 +153,32 @@ def output_lines(result: lessons.FenceResult, indent: str, page_dir: str) -> lis
 
 def longest_backtick_run(text: str) -> int:
     return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def on_pre_page(page: Page, config: MkDocsConfig, files: Files) -> Page:
+    """A lab's page edits the lab's source, not the notebook the build made of it."""
+    if page.edit_url and page.file.src_uri.endswith("/lab.ipynb"):
+        page.edit_url = page.edit_url.removesuffix(".ipynb") + ".py"
+    return page
+
+
+NO_ALT = 'alt="No description has been provided for this image"'  # what nbconvert writes
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """A lab's figures get their alt text (nbconvert has no place for it), in order; its
+    headings lose nbconvert's ¶ links, which search would show in every section title; its
+    code blocks can take the keyboard's focus, as Material's do."""
+    outcome = outcomes.get(page.file.src_uri.removesuffix(".ipynb") + ".py")
+    if outcome is None:
+        return html
+    html = re.sub(r'<a class="anchor-link" href="[^"]*">¶</a>', "", html)
+    html = html.replace("<pre>", '<pre tabindex="0">')  # a keyboard can scroll wide code
+    for figure in (f for result in filter(None, outcome.results) for f in result.figures):
+        html = html.replace(NO_ALT, f'alt="{escape(" ".join(figure.alt.split()))}"', 1)
+    if NO_ALT in html:
+        raise PluginError(f"{page.file.src_uri}: an image without alt text")
+    return html
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

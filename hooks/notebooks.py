@@ -1,5 +1,7 @@
 """A lesson page as a Jupyter notebook: its prose as Markdown cells, each executed fence a code
-cell holding what the build printed and drew. Also the executed notebook of a lab.
+cell holding what the build printed and drew. Also a module's lab (docs/module-N/lab.py, a
+notebook in jupytext's percent format): its code cells run as a lesson's fences do, through
+lessons.cached_run, and its executed notebook is what mkdocs-jupyter renders.
 
 Jupyter renders neither this site's folds and admonitions nor its question fences, so they
 become what a notebook shows: a fold without code becomes an HTML <details>, a fold holding code
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jupytext
 import lessons
 import nbformat
 import quiz
@@ -29,6 +32,8 @@ ATTRIBUTES = re.compile(
 )  # `{ #id }`, `{ .class }`
 MARKER = re.compile(r"^\s*<!--\s*pytest[.-].*-->\s*$")  # fence markers (lessons.MARKS)
 PAGE_LINK = re.compile(r"\]\((?P<target>[^)\s]*?)(?P<anchor>#[^)\s]*)?\)")
+LAB = "lab.py"  # the file name of a module's lab
+CODE_MARKER = re.compile(r"^# %%(?!.*\[markdown\])")  # a code cell in percent format
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -194,3 +199,43 @@ def finish(cells: Sequence[nbformat.NotebookNode]) -> nbformat.NotebookNode:
 
 def dumps(notebook: nbformat.NotebookNode) -> str:
     return str(nbformat.writes(notebook)) + "\n"
+
+
+def load_lab(path: Path, root: Path) -> lessons.Lesson:
+    """A lab as a lesson: its code cells are the fences, each traced to its lines in the file."""
+    label = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+    text = path.read_text(encoding="utf-8")
+    cells = [cell for cell in jupytext.reads(text, fmt="py:percent").cells]
+    markers = [n for n, line in enumerate(text.split("\n"), 1) if CODE_MARKER.match(line)]
+    code = [cell.source for cell in cells if cell.cell_type == "code"]
+    if len(markers) != len(code):
+        raise lessons.LessonError(f"{label}: {len(markers)} `# %%` markers, {len(code)} cells")
+    fences = tuple(
+        lessons.Fence(
+            lineno=marker,
+            code=source + "\n",
+            syntax="python",
+            sources=tuple(
+                lessons.SourceLine(path, marker + n) for n in range(1, source.count("\n") + 2)
+            ),
+        )
+        for marker, source in zip(markers, code, strict=True)
+    )
+    return lessons.Lesson(path, label, text, fences)
+
+
+def lab_notebook(
+    lab: lessons.Lesson, outcome: lessons.LessonOutcome | None
+) -> nbformat.NotebookNode:
+    """The lab as a notebook, with the build's outputs in its code cells."""
+    read = jupytext.reads(lab.expanded, fmt="py:percent")
+    cells, index = [], 0
+    for cell in read.cells:
+        if cell.cell_type == "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(cell.source))
+            continue
+        result = None if outcome is None else outcome.results[index]
+        figure_dir = Path() if outcome is None else outcome.figure_dir
+        cells.append(code_cell(lab.fences[index], result, figure_dir, index + 1))
+        index += 1
+    return finish(cells)

@@ -5,6 +5,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import notebooks
 from lessons import (
     Lesson,
     LessonOutcome,
@@ -57,8 +58,16 @@ def pages() -> list[Path]:
     return sorted(DOCS.rglob("*.md"))
 
 
+def labs() -> list[Path]:
+    """Each module's lab: docs/module-N/lab.py, a notebook in percent format."""
+    return sorted(DOCS.rglob(notebooks.LAB))
+
+
 @cache
 def lesson(path: Path) -> Lesson:
+    """A lesson page, or a lab: each runs in the build's kernel, through its cache."""
+    if path.name == notebooks.LAB:
+        return notebooks.load_lab(path, ROOT)
     return load_lesson(path, preprocessor(), ROOT)
 
 

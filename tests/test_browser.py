@@ -21,9 +21,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urljoin
 
 import course
 import lessons
+import nbformat
 import pytest
 import quiz
 from axe_playwright_python.sync_playwright import Axe
@@ -31,6 +33,7 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Locator,
+    Page,
     Route,
     sync_playwright,
 )
@@ -78,7 +81,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    executed = [path for path in course.pages() if course.lesson(path).fences]
+    executed = [path for path in course.pages() + course.labs() if course.lesson(path).fences]
     for path in executed:  # run here, or wait for the worker that is running them
         assert course.outcome(path).failure is None, course.outcome(path).failure
     site_dir = tmp_path_factory.mktemp("site")
@@ -134,8 +137,14 @@ def url_of(path: Path) -> str:
 
 ALL_MATH_TYPESET = """() => {
   const math = [...document.querySelectorAll('.arithmatex')];
-  return math.every(element => element.querySelector('mjx-container'));
+  const notebook = [...document.querySelectorAll('.jp-MarkdownOutput')];
+  return math.every(element => element.querySelector('mjx-container'))
+    && notebook.every(element => !/\\$/.test(element.textContent.replace(/\\s+/g, '')));
 }"""
+# A lab's Markdown (mkdocs-jupyter) has no .arithmatex: its math is typeset where it stands.
+NOTEBOOK_MATH = (
+    """() => [...document.querySelectorAll('.jp-MarkdownOutput mjx-container')].length"""
+)
 BROKEN_IMAGES = """() => [...document.images]
   .filter(image => !image.complete || image.naturalWidth === 0)
   .map(image => image.getAttribute('src'))"""
@@ -161,7 +170,7 @@ THEME = """() => document.body.getAttribute('data-md-color-scheme')"""
 @pytest.mark.parametrize(
     "scheme", [pytest.param(s, marks=pytest.mark.xdist_group(f"browser-{s}")) for s in SCHEMES]
 )
-@pytest.mark.parametrize("path", course.pages(), ids=lambda p: url_of(p) or "home")
+@pytest.mark.parametrize("path", course.pages() + course.labs(), ids=lambda p: url_of(p) or "home")
 def test_page_renders_offline_at_every_width(
     browsers: dict[str, BrowserContext], site: str, path: Path, scheme: str
 ) -> None:
@@ -190,9 +199,9 @@ def test_page_renders_offline_at_every_width(
     page.goto(site + url_of(path), wait_until="load")
     page.wait_for_function(ALL_MATH_TYPESET, timeout=30_000)
 
-    math = page.locator(".arithmatex").count()
-    if path in course.lesson_paths():
-        assert math > 0, "a lesson without math: is arithmatex still configured?"
+    math = page.locator(".arithmatex").count() + page.evaluate(NOTEBOOK_MATH)
+    if path in course.lesson_paths() + course.labs():
+        assert math > 0, "a lesson without math: is arithmatex (or the labs' MathJax) configured?"
     assert page.locator("mjx-container").count() >= math
     assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset some math"
     assert page.evaluate(BROKEN_IMAGES) == []
@@ -268,6 +277,59 @@ def test_facts_under_the_title(browser: BrowserContext, site: str, path: Path) -
     assert facts.endswith(
         f"verified with torch {torch_version} and Python {platform.python_version()}"
     )
+    page.close()
+
+
+def fetch_notebook(page: Page, href: str | None) -> nbformat.NotebookNode:
+    assert href, "no link to the notebook"
+    response = page.request.get(urljoin(page.url, href))
+    assert response.ok, f"{href}: HTTP {response.status}"
+    notebook: nbformat.NotebookNode = nbformat.reads(response.text(), as_version=4)
+    nbformat.validate(notebook)
+    return notebook
+
+
+def code_sources(notebook: nbformat.NotebookNode) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", course.lesson_paths(), ids=url_of)
+def test_lesson_offers_its_notebook(browser: BrowserContext, site: str, path: Path) -> None:
+    """Under the facts, a link downloads the lesson's notebook: its code is the page's. The
+    offline build knows no repository, so it offers no Colab link (test_notebooks checks one)."""
+    page = browser.new_page()
+    page.goto(site + url_of(path), wait_until="load")
+    line = page.locator("article h1 + p.lesson-facts + p.lesson-run")
+    assert line.inner_text().startswith("Run it yourself: download this lesson as a notebook")
+    notebook = fetch_notebook(page, line.locator("a[download]").get_attribute("href"))
+    assert code_sources(notebook) == [f.code.rstrip("\n") for f in course.lesson(path).fences]
+    assert line.locator("a", has_text="Colab").count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize("path", course.labs(), ids=url_of)
+def test_lab_offers_its_notebook_with_outputs(
+    browser: BrowserContext, site: str, path: Path
+) -> None:
+    """The lab's page has a download button for the executed notebook; its figures carry their
+    alt text; its script is on the site too."""
+    page = browser.new_page()
+    page.goto(site + url_of(path), wait_until="load")
+    button = page.locator("a.md-content__button[download]")
+    notebook = fetch_notebook(page, button.get_attribute("href"))
+    lab, outcome = course.lesson(path), course.outcome(path)
+    assert code_sources(notebook) == [f.code.rstrip("\n") for f in lab.fences]
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for cell, result in zip(cells, outcome.results, strict=True):
+        assert result is not None
+        printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+        assert printed == result.output
+    alts = [figure.alt for result in filter(None, outcome.results) for figure in result.figures]
+    shown = page.locator(".jupyter-wrapper img").evaluate_all("els => els.map(e => e.alt)")
+    assert shown == [" ".join(alt.split()) for alt in alts]
+    script = page.request.get(urljoin(page.url, f"../{path.name}"))
+    assert script.ok
+    assert script.text() == path.read_text(encoding="utf-8")
     page.close()
 
 

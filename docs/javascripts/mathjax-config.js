@@ -1,14 +1,12 @@
-// Typeset the math that pymdownx.arithmatex marks, on first load and after each instant navigation.
+// Typeset the math that pymdownx.arithmatex marks, and the labs' notebook Markdown (mkdocs-jupyter
+// leaves $...$ as written), on first load and after each instant navigation. Only those elements
+// are typeset, so a dollar sign anywhere else on a page stays a dollar sign.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"]],
-    displayMath: [["\\[", "\\]"]],
+    inlineMath: [["\\(", "\\)"], ["$", "$"]],
+    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
     processEscapes: true,
     processEnvironments: true,
-  },
-  options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex",
   },
   startup: {
     typeset: false,
@@ -19,6 +17,7 @@ document$.subscribe(() => {
   MathJax.startup.promise.then(() => {
     MathJax.typesetClear();
     MathJax.texReset();
-    return MathJax.typesetPromise();
+    const math = document.querySelectorAll(".arithmatex, .jp-MarkdownOutput");
+    return MathJax.typesetPromise(Array.from(math));
   });
 });

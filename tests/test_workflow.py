@@ -1,0 +1,65 @@
+"""The publishing workflow: valid against GitHub's workflow schema (bundled with
+check-jsonschema, so the check runs offline), and doing what the README says it does."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from course import ROOT
+
+WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
+CHECK = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+
+
+def schema_errors(path: Path) -> str:
+    assert CHECK, "check-jsonschema is not installed: uv sync"
+    done = subprocess.run(
+        [CHECK, "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+def steps() -> list[dict[str, Any]]:
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def test_workflow_is_valid() -> None:
+    assert schema_errors(WORKFLOW) == ""
+
+
+def test_the_schema_check_can_fail(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    text = WORKFLOW.read_text(encoding="utf-8").replace("runs-on:", "runs_on:")
+    broken.write_text(text, encoding="utf-8")
+    assert "runs-on" in schema_errors(broken) or "runs_on" in schema_errors(broken)
+
+
+def test_workflow_tests_then_publishes_with_the_cache() -> None:
+    found = steps()
+    commands = "\n".join(step.get("run", "") for step in found)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = [
+        line.split(" #")[0].strip().replace('"${uv[@]}"', "uv")
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").split("\n")
+    ]
+    for command in ("uv sync --locked", "uv run pytest\n", "uv run pytest -m slow"):
+        assert command in commands + "\n", command
+    for command in ("uv run pytest", "uv run pytest -m slow"):
+        assert command in readme, f"the README does not say {command!r}"
+        assert command in ci, f".ci/run does not run {command!r}"
+    cache = next(step for step in found if step.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".cache"  # where the lessons' results are kept
+    deploy = found[-1]
+    assert "mkdocs gh-deploy --strict" in deploy["run"]
+    mkdocs_yml = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for variable in ("COURSE_SITE_URL", "COURSE_REPO_URL", "COURSE_EDIT_URI"):
+        assert variable in deploy["env"]
+        assert f"!ENV [{variable}," in mkdocs_yml, f"mkdocs.yml does not read {variable}"
