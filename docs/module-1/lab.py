@@ -18,7 +18,7 @@
 # The steps, and the lessons they use:
 #
 # 1. **The data and a first fit**: the loop and the MSE loss (lessons 1.1, What is a Training
-#    Loop?, and 1.2, Linear Regression). Every learning rate you try fails.
+#    Loop?, and 1.2, The Simplest Case: Linear Regression). Every learning rate you try fails.
 # 2. **Read the curvature**: the Hessian, its eigenvalues and the largest stable learning
 #    rate (lesson 1.4, Visualizing the Loss Landscape) explain why.
 # 3. **Standardize the features**: it fixes their scales but not their correlations
@@ -35,9 +35,11 @@
 # ## Setup
 #
 # The notebook runs on its own, in Colab too, so it carries the two helpers every lesson uses:
-# `get_device` picks an NVIDIA GPU, then an Apple GPU, then the CPU, and `seed_everything` makes
-# every random draw repeatable. `log_scale_y` labels a log-scale axis with plain numbers (0.1,
-# 1, 10) rather than powers of ten.
+# `get_device` picks an NVIDIA GPU, then an Apple GPU, then the CPU, and `seed_everything` seeds
+# Python's and PyTorch's global generators. The lab's data and shuffles use their own seeded
+# `torch.Generator`; the global seed covers any draw made without one, such as one you add.
+# `log_scale_y` labels a log-scale axis with plain numbers (0.1, 1, 10) rather than powers of
+# ten.
 
 # %%
 import random
@@ -117,14 +119,17 @@ print(f"training on: {device}")
 # **Your turn.**
 #
 # 1. Draw 100 speeds uniformly between 20 and 130 km/h, and their fuel use from the rule above,
-#    with a `torch.Generator` seeded with 0, on the CPU; then move both to the device.
+#    on the CPU, from one `torch.Generator` seeded with 0: first the 100 speeds with
+#    `torch.rand`, then the 100 noise values with `torch.randn`. Another order gives other
+#    data, and every number below changes. Then move both to the device.
 # 2. Write `powers(x)`, which returns the $N \times 3$ matrix of $x$, $x^2$ and $x^3$.
 # 3. Write `train(X, y, lr, num_epochs)` with the course's loop shape (zero the gradients,
 #    forward, loss, backward, step) and `torch.optim.SGD`, starting from $w = 0$, $b = 0$. Give
 #    it a `batch_size` argument now (none meaning the full batch); step 4 needs it. It returns
 #    $w$, $b$ and the loss on all the data at the start and after every epoch.
 # 4. Compute the lowest possible loss with least squares (`torch.linalg.lstsq`), for degree 2
-#    and degree 3.
+#    and degree 3. Do it in float64 on the CPU: the raw cubes are so badly scaled that in
+#    float32 the answer is badly wrong (a loss of about 21 instead of 0.2309).
 # 5. Train on the raw powers for 100 epochs with learning rates 0.01, 1e-6, 1e-10 and 1e-12,
 #    and compare each final loss with the lowest possible one.
 
@@ -295,7 +300,7 @@ for lr in (1e-2, 1e-6, 1e-10, 1e-12):
 # curvature in any direction; the smallest, $\lambda_{\min}$, the flattest.
 # `torch.linalg.eigvalsh` computes them, smallest first.
 #
-# Lesson 1.4's two rules carry over unchanged:
+# Lesson 1.4's stability limit and its condition number carry over unchanged:
 #
 # $$
 # 0 < \eta < \frac{2}{\lambda_{\max}}, \qquad \kappa = \frac{\lambda_{\max}}{\lambda_{\min}}
@@ -355,8 +360,8 @@ for factor in (0.95, 1.05):
 # loss stays finite, 5% above it the loss explodes.
 #
 # The condition number is the other half of the diagnosis. With $\kappa$ far above $10^{12}$,
-# a step at $\eta = 1 / \lambda_{\max}$ removes less than a millionth of a millionth of the
-# distance along the flattest direction: no number of epochs would get there.
+# each step at $\eta = 1 / \lambda_{\max}$ removes only about $10^{-14}$ of the distance along
+# the flattest direction: no practical number of epochs would get there.
 
 # %% [markdown]
 # ## Step 3: Standardize the features
@@ -391,23 +396,32 @@ for factor in (0.95, 1.05):
 # constant over the data. Moving the weights along that mix barely changes the predictions:
 # the bowl has a long, flat valley floor, the $2(1 - r)$ direction of lesson 1.4.
 #
-# There is a cheap way to lower the correlations: standardize the speed itself before taking
-# its powers. Call the result $z = (x - \mu_x) / \sigma_x$, where $\mu_x$ and $\sigma_x$ are
-# the mean and standard deviation of the speeds; $z$ is negative below the average speed and
-# positive above it. Between 20 and 130 km/h, $x$ and $x^2$ rise together. But $z^2$ is large
-# at both ends and small in the middle, while $z$ goes steadily up, so the two no longer move
-# together. Then
-# standardize $z$, $z^2$ and $z^3$ as columns, as before.
+# Why are the powers so correlated? Every speed is far from zero, so $x$ is always positive,
+# and the powers of a positive number rise together: a faster trip has a larger $x$, a larger
+# $x^2$ and a larger $x^3$.
+#
+# There is a cheap way to lower the correlations: standardize the speed itself, then take its
+# powers. Call the result $z = (x - \mu_x) / \sigma_x$, where $\mu_x$ and $\sigma_x$ are the
+# mean and standard deviation of the speeds; $z$ is negative below the average speed and
+# positive above it. Now $z^2$ is large at both ends and small in the middle, while $z$ goes
+# steadily up. When the speeds are spread roughly symmetrically about their mean, as here, the
+# two are nearly uncorrelated. But $z$ and $z^3$ still rise together, since both have the sign
+# of $z$. Only the centering, subtracting $\mu_x$, matters for the correlations; dividing by
+# $\sigma_x$ only keeps the numbers near 1. Then standardize $z$, $z^2$ and $z^3$ as columns,
+# as before. We call these features the *centered powers*, and the raw powers standardized
+# column by column the *standardized powers*.
 
 # %% [markdown]
 # **Your turn.**
 #
-# 1. Write `standardize(X, mean, std)`, and build two feature sets: the raw powers
-#    standardized, and the powers of the standardized speed, standardized. Take every mean and
-#    standard deviation from the data, and keep them: step 6 needs them to draw the curve.
+# 1. Write `standardize(X, mean, std)`, and build two feature sets: the standardized powers
+#    and the centered powers. Take every mean and standard deviation from the data, and keep
+#    them: step 6 needs them to draw the curve. Hint: `Tensor.std` divides by $N - 1$ unless
+#    you pass `correction=0`; the lab divides by $N$.
 # 2. For the raw powers and both new sets, print the correlations of the three pairs of
-#    features (the off-diagonal entries of `torch.corrcoef`). For the new sets, print their
-#    curvatures with `describe`.
+#    features (the off-diagonal entries of `torch.corrcoef`). Hint: `torch.corrcoef` treats
+#    each row as a variable, so pass the features as rows (`X.T`). For the new sets, print
+#    their curvatures with `describe`.
 # 3. Check that all three feature sets share one lowest possible loss.
 # 4. Train all three sets for 300 epochs, each at its own $\eta = 1 / \lambda_{\max}$, and plot
 #    the loss per epoch.
@@ -456,8 +470,8 @@ for name, X in (("raw", X_raw), ("standardized", X_std), ("centered", X_ctr)):
 # %% [markdown]
 # Standardizing left the correlations exactly as they were, all above 0.94. It brought the
 # condition number down from astronomical to about 8,000, but the valley is still long.
-# Powers of the centered speed tell a different story: $z$ and $z^2$ are barely correlated.
-# $z$ and $z^3$ still are, at 0.91, because both are negative below the average speed and
+# The centered powers tell a different story: $z$ and $z^2$ are barely correlated, at 0.013.
+# $z$ and $z^3$ still are, at 0.911, because both are negative below the average speed and
 # positive above it, yet $\kappa$ falls to about 22. All three sets share one lowest loss, as
 # promised. Now the training runs:
 
@@ -552,7 +566,7 @@ def draw_batches(losses_full: list[float], losses_mini: list[float], lowest: flo
         "How far the loss is above the lowest possible loss, per epoch, on a log scale, "
         "for 30 epochs. Mini-batches (squares, dashed) drop from about 80 to about 0.1 "
         "in the first epoch, then jump up and down between about 0.005 and 0.3. The full "
-        "batch (circles, solid) falls more slowly, on a straight line from epoch 5 on, "
+        "batch (circles, solid) falls more slowly, on a straight line from about epoch 8 on, "
         "ending near 0.01, below most of the mini-batch points of the last epochs."
     )
     plt.show()
@@ -564,6 +578,9 @@ draw_batches(losses_full, losses_mini, lowest)
 # Per epoch, mini-batches win early: after one epoch they have taken 10 steps to the full
 # batch's one. But each of their steps follows a noisy gradient, so with a constant learning
 # rate they never settle: they keep jumping around above the lowest loss, as in lesson 1.3.
+# The learning rate adds to the jitter too. $1 / \lambda_{\max}$ was set from the curvature of
+# all 100 trips, but a batch of 10 has its own curvature, on some batches steeper. On those
+# batches the same rate can overshoot, on top of the noise in the gradient estimate.
 # The full batch closes in steadily and ends lower. On the log scale its curve becomes a
 # straight line once the steeper directions have settled: every step multiplies the distance
 # left along the flattest direction by $1 - 1 / \kappa$, and the loss gap, which goes with the
@@ -647,9 +664,11 @@ for name, other in (("formulas", by_hand), ("central differences", numerical)):
     print(f"autograd vs {name:19s}  max relative error {relative_error(by_autograd, other):.1e}")
 
 # %% [markdown]
-# The formulas agree with autograd to float64 rounding, and the central differences agree to
-# many digits, as lesson 1.5 predicts for a step of $10^{-6}$ in float64. Autograd's gradients
-# for this model are right.
+# The formulas agree with autograd to float64 rounding. The central differences agree too,
+# and here they have no truncation error at all: the loss is quadratic in the parameters, and
+# for a quadratic the central difference is exact (lesson 1.5). The small difference that
+# remains, a relative error of 1.5e-09, is rounding, of the size lesson 1.5 predicts for a
+# step of $10^{-6}$ in float64. Autograd's gradients for this model are right.
 
 # %% [markdown]
 # ## Step 6: The fitted curve
@@ -711,8 +730,10 @@ def draw_fit(x: torch.Tensor, y: torch.Tensor, x_grid: torch.Tensor, y_grid: tor
     fig.set_label(
         "The 100 trips as dots, the fitted cubic as a thick solid line and the rule behind "
         "the data as a dashed line. Both curves fall steeply from the left, bottom out "
-        "near 68 km/h and rise gently to the right. They stay close; the cubic runs a "
-        "little below the rule around the bottom and at the fastest speeds."
+        "near 68 km/h and rise gently to the right. They stay close. On the slow side the "
+        "cubic crosses the rule: it is below it at 20 km/h and above it around 30 to "
+        "40 km/h. It runs a little below the rule around the bottom and at the fastest "
+        "speeds."
     )
     plt.show()
 
