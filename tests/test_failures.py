@@ -49,6 +49,7 @@ def make_course(root: Path, page: str, snippet: str = SNIPPET) -> Path:
     text = (course.ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     settings = yaml.load(text, Loader=get_yaml_loader())  # resolves mkdocs.yml's !ENV tags
     settings["hooks"] = [str(course.ROOT / hook) for hook in settings["hooks"]]
+    settings["theme"]["custom_dir"] = str(course.ROOT / settings["theme"]["custom_dir"])
     settings.pop("nav")
     settings.pop("watch")
     for extension in settings["markdown_extensions"]:

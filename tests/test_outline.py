@@ -39,17 +39,24 @@ NUMBERED = [f"{m}.{i} {t}" for m, titles in OUTLINE.items() for i, t in enumerat
 
 
 def test_navigation_follows_the_outline_in_order() -> None:
-    titles = [title for title, path in course.nav_pages() if path != "index.md"]
+    pages = [(title, path) for title, path in course.nav_pages() if path != "index.md"]
+    titles = [title for title, path in pages if path.endswith(".md")]
     assert titles == NUMBERED[: len(titles)], "lessons are written and listed in outline order"
-    for title, path in course.nav_pages():
-        module = title.split(".")[0]
-        assert path == "index.md" or path.startswith(f"module-{module}/"), path
+    for n, (title, path) in enumerate(pages):
+        if path.endswith("/lab.ipynb"):  # a module's lab comes after its last lesson
+            module = path.split("/")[0].removeprefix("module-")
+            assert title == f"Module {module} lab"
+            assert pages[n - 1][0].startswith(f"{module}.{len(OUTLINE[module])} ")
+        else:
+            assert path.startswith(f"module-{title.split('.')[0]}/"), path
 
 
 def test_home_page_lists_every_lesson_linking_only_written_ones() -> None:
     home = (course.DOCS / "index.md").read_text(encoding="utf-8")
     written = {
-        path: title.split(" ", 1)[1] for title, path in course.nav_pages() if path != "index.md"
+        path: title.split(" ", 1)[1]
+        for title, path in course.nav_pages()
+        if path != "index.md" and path.endswith(".md")
     }
     items = re.findall(r"^\d+\. (.+)$", home.split("## The outline", 1)[1], flags=re.MULTILINE)
     shown = []
