@@ -164,6 +164,14 @@ SIDEWAYS_SCROLL = """() => {
   return root.scrollWidth - root.clientWidth;
 }"""
 THEME = """() => document.body.getAttribute('data-md-color-scheme')"""
+# The kernel fails a figure whose text would be too small at the width it is drawn on a phone;
+# a page must not draw it narrower (the labs' notebook padding once did: 286 px).
+PHONE_FIGURE_PX = int(
+    re.search(r"^PHONE_FIGURE_PX = (\d+)", lessons.KERNEL.read_text(encoding="utf-8"), re.M)[1]  # type: ignore[index]
+)
+NARROW_FIGURES = """(least) => [...document.querySelectorAll('article img')]
+  .filter(image => image.getBoundingClientRect().width < Math.min(image.naturalWidth, least) - 0.5)
+  .map(image => image.getAttribute('alt').slice(0, 60))"""
 
 
 # One xdist group (one worker, one site build) per theme, so that the two run side by side.
@@ -213,6 +221,9 @@ def test_page_renders_offline_at_every_width(
         assert page.evaluate(INVISIBLE_DISPLAY_MATH) == [], f"display math not visible {at}"
         assert page.evaluate(TOO_WIDE_IMAGES) == [], f"an image wider than the screen {at}"
         assert page.evaluate(SIDEWAYS_SCROLL) <= 0, f"the page scrolls sideways {at}"
+        if width == WIDTHS[0]:
+            narrow = page.evaluate(NARROW_FIGURES, PHONE_FIGURE_PX)
+            assert narrow == [], f"figures drawn under {PHONE_FIGURE_PX} px wide {at}"
     # Formulas are read out from MathJax's hidden MathML copy (no speech files from a CDN).
     assert page.locator("mjx-container mjx-assistive-mml").count() == math
     serious = [

@@ -133,3 +133,15 @@ def test_notebook_runs_in_jupyter(path: Path, tmp_path: Path) -> None:
         assert printed + "".join(errors) == result.output, f"{label(path)}:{fence.lineno}"
         drawn = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert len(drawn) == len(result.figures), f"{label(path)}:{fence.lineno}"
+
+
+def test_colab_link_only_with_a_github_repository() -> None:
+    """Colab opens a notebook from a GitHub path: the gh-pages branch the workflow publishes."""
+    from execute_lessons import run_it_yourself
+
+    on_github = run_it_yourself("module-1/a.md", "module-1/a.ipynb", "https://github.com/me/c/")
+    colab = "https://colab.research.google.com/github/me/c/blob/gh-pages/module-1/a.ipynb"
+    assert f"[open it in Colab]({colab})" in on_github
+    assert '[download this lesson as a notebook](a.ipynb){ download="a.ipynb" }' in on_github
+    for elsewhere in (None, "https://gitlab.com/me/c"):
+        assert "Colab" not in run_it_yourself("module-1/a.md", "module-1/a.ipynb", elsewhere)
