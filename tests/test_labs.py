@@ -2,6 +2,7 @@
 that also runs as a plain script and then prints what the build's kernel printed."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,47 @@ def test_lab_runs_as_a_script(path: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     built = "".join(result.output for result in course.outcome(path).results if result)
     assert done.stdout == built
+
+
+def printed(path: Path) -> str:
+    return "".join(result.output for result in course.outcome(path).results if result)
+
+
+def number(pattern: str, text: str) -> float:
+    found = re.search(pattern, text)
+    assert found, f"not printed: {pattern}"
+    return float(found[1])
+
+
+def test_module_1_lab_states_what_it_printed() -> None:
+    """Every number the Module 1 lab's prose states, against the build's output."""
+    out = printed(course.DOCS / "module-1" / "lab.py")
+    best = number(r"lowest possible loss, degree 3: ([\d.]+)", out)
+    assert best == 0.2309  # "0.2309", "close to 0.25", "about half the parabola's"
+    assert 1.8 < number(r"lowest possible loss, degree 2: ([\d.]+)", out) / best < 2.2
+    for rate in ("1e-02", "1e-06", "1e-10"):  # "every learning rate you try fails"
+        assert re.search(rf"lr {rate}: .* after 100 epochs nan", out)
+    assert number(r"lr 1e-12: .* after 100 epochs ([\d.]+)", out) < 83.29
+    limit = number(r"raw powers .*2/lambda_max ([\d.e+-]+)", out)
+    assert 1e-12 < limit < 1e-10  # "of step 1's rates only 1e-12 lies below it"
+    assert 1.5e6 < number(r"speeds [\d.]+ to ([\d.]+) km/h", out) ** 3 < 2.5e6  # "2 million"
+    kappa_raw = number(r"raw powers .*kappa ([\d.e+]+)", out)
+    assert kappa_raw > 1e12  # "far above 10^12"
+    assert 10**-14.5 < 1 / kappa_raw < 10**-13.5  # "about 10^-14 of the distance"
+    raw = re.search(r"raw powers +(r\(x, x\^2\).*)", out)
+    standardized = re.search(r"standardized powers +(r\(x, x\^2\).*)", out)
+    assert raw
+    assert standardized
+    assert raw[1] == standardized[1]  # "exactly as they were"
+    assert min(float(r) for r in re.findall(r"\) ([\d.]+)", raw[1])) > 0.94  # "above 0.94"
+    assert 7500 < number(r"standardized powers .*kappa ([\d.e+]+)", out) < 8500  # "8,000"
+    assert number(r"r\(z, z\^2\) ([\d.]+)", out) == 0.013
+    assert number(r"r\(z, z\^3\) ([\d.]+)", out) == 0.911
+    assert 21 < number(r"centered powers .*kappa ([\d.e+]+)", out) < 23  # "about 22"
+    assert number(r"centered powers .*epoch 100: ([\d.]+)", out) == best  # "within 100 epochs"
+    full_1 = number(r"epoch  1  full batch ([\d.]+)", out)  # mini-batches "win early"
+    assert number(r"epoch  1 .*mini-batches of 10 ([\d.]+)", out) < full_1
+    assert number(r"autograd vs central differences .*error ([\d.e-]+)", out) == 1.5e-09
+    speeds = [float(s) for s in re.findall(r"lowest [\d.]+ L/100 km at ([\d.]+) km/h", out)]
+    assert len(speeds) == 3
+    assert max(speeds) - min(speeds) <= 1.2  # "within about a km/h of each other"
