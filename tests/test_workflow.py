@@ -50,7 +50,11 @@ def test_workflow_tests_then_publishes_with_the_cache() -> None:
         line.split(" #")[0].strip().replace('"${uv[@]}"', "uv")
         for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").split("\n")
     ]
-    for command in ("uv sync --locked", "uv run pytest\n", "uv run pytest -m slow"):
+    for command in (
+        "uv sync --locked --compile-bytecode",
+        "uv run pytest\n",
+        "uv run pytest -m slow",
+    ):
         assert command in commands + "\n", command
     for command in ("uv run pytest", "uv run pytest -m slow"):
         assert command in readme, f"the README does not say {command!r}"
