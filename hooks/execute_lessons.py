@@ -90,9 +90,15 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         # which needs a file on disk (it cannot render a generated File).
         uri = src_uri.removesuffix(".py") + ".ipynb"
         executed = notebooks.dumps(notebooks.lab_notebook(lab, outcomes.get(src_uri)))
-        folder = root / ".cache" / "labs"
-        (folder / uri).parent.mkdir(parents=True, exist_ok=True)
-        (folder / uri).write_text(executed, encoding="utf-8")
+        # A folder per content: two builds at once (one with outputs, one without) never read
+        # each other's notebook half written.
+        digest = hashlib.sha256(executed.encode()).hexdigest()[:16]
+        folder = root / ".cache" / "labs" / digest
+        if not (folder / uri).exists():
+            (folder / uri).parent.mkdir(parents=True, exist_ok=True)
+            scratch = (folder / uri).with_suffix(f".{os.getpid()}.tmp")
+            scratch.write_text(executed, encoding="utf-8")
+            scratch.replace(folder / uri)
         files.append(File(uri, str(folder), config.site_dir, config.use_directory_urls))
     for src_uri, lesson in found.items():
         outcome = outcomes.get(src_uri)

@@ -1,6 +1,7 @@
 """The publishing workflow: valid against GitHub's workflow schema (bundled with
 check-jsonschema, so the check runs offline), and doing what the README says it does."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -67,3 +68,34 @@ def test_workflow_tests_then_publishes_with_the_cache() -> None:
     for variable in ("COURSE_SITE_URL", "COURSE_REPO_URL", "COURSE_EDIT_URI"):
         assert variable in deploy["env"]
         assert f"!ENV [{variable}," in mkdocs_yml, f"mkdocs.yml does not read {variable}"
+
+
+def test_the_deploy_build_links_repository_edit_and_colab(tmp_path: Path) -> None:
+    """Built as the workflow builds it (the code not run, which changes no link): the lessons
+    offer Colab from gh-pages, and "edit this page" opens the page's source, the lab's too."""
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "COURSE_EXECUTE": "0",
+        "COURSE_SITE_URL": "https://me.github.io/course/",
+        "COURSE_REPO_URL": "https://github.com/me/course",
+        "COURSE_EDIT_URI": "edit/main/docs/",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lesson = (tmp_path / "module-1" / "linear-regression" / "index.html").read_text()
+    colab = "https://colab.research.google.com/github/me/course/blob/gh-pages/module-1/"
+    assert f'href="{colab}linear-regression.ipynb"' in lesson
+    edit = "https://github.com/me/course/edit/main/docs/module-1/"
+    assert f'href="{edit}linear-regression.md"' in lesson
+    lab = (tmp_path / "module-1" / "lab" / "index.html").read_text()
+    assert f'href="{edit}lab.py"' in lab
+    assert 'class="md-source"' in lesson  # the header's link to the repository
