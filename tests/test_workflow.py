@@ -98,4 +98,6 @@ def test_the_deploy_build_links_repository_edit_and_colab(tmp_path: Path) -> Non
     assert f'href="{edit}linear-regression.md"' in lesson
     lab = (tmp_path / "module-1" / "lab" / "index.html").read_text()
     assert f'href="{edit}lab.py"' in lab
+    assert f'href="{colab}lab/lab.ipynb"' in lab  # the copy beside the lab's page
+    assert (tmp_path / "module-1" / "lab" / "lab.ipynb").is_file()
     assert 'class="md-source"' in lesson  # the header's link to the repository
