@@ -86,6 +86,9 @@ def save_shown_figures(figure_dir: Path, first_index: int) -> list[dict[str, str
         words = re.sub(r"[^a-z0-9]+", "-", alt.lower()).strip("-").split("-")[:6]
         name = f"fig-{first_index + offset}-{'-'.join(words)}.svg"
         figure.savefig(figure_dir / name, format="svg", metadata={"Date": None})
+        # A PNG copy for the notebooks: Jupyter shows no SVG in a notebook it does not trust.
+        png = figure_dir / f"{name.removesuffix('.svg')}.png"
+        figure.savefig(png, format="png", dpi=100, metadata={"Software": None})
         px, text = smallest_text_on_a_phone(figure)
         if px < SMALLEST_TEXT_PX:
             widest = 10 * 96 / 72 * PHONE_FIGURE_PX / SMALLEST_TEXT_PX / 96  # for 10 pt text

@@ -12,6 +12,7 @@ published site, where a downloaded notebook can still follow them.
 
 from __future__ import annotations
 
+import base64
 import posixpath
 import re
 from collections.abc import Sequence
@@ -42,7 +43,12 @@ class Code:
     index: int  # of the fence among the page's executed fences
 
 
-Item = str | Code  # a Markdown line, or a code cell
+@dataclass(frozen=True)
+class NewCell:
+    """Start a new Markdown cell here."""
+
+
+Item = str | Code | NewCell  # a Markdown line, a code cell, or a cell boundary
 
 
 def convert(lines: list[tuple[int, str]], starts: dict[int, tuple[int, Any]]) -> list[Item]:
@@ -77,7 +83,7 @@ def convert(lines: list[tuple[int, str]], starts: dict[int, tuple[int, Any]]) ->
             body = convert([(k, text[indent:]) for k, text in lines[n + 1 : body_end]], starts)
             title = block["title"] or ""
             if any(isinstance(item, Code) for item in body):
-                items += [f"**{title}**", "", *body]
+                items += [NewCell(), f"**{title}**", "", *body]
             elif block["marker"] == "!!!":
                 items += [f"> **{title}**", ">", *[f"> {item}".rstrip() for item in body]]
             else:
@@ -87,7 +93,7 @@ def convert(lines: list[tuple[int, str]], starts: dict[int, tuple[int, Any]]) ->
         if not MARKER.match(line):
             items.append(ATTRIBUTES.sub("", line))
         n += 1
-    return [item for item in items if isinstance(item, Code) or not MARKER.match(item)]
+    return [item for item in items if not isinstance(item, str) or not MARKER.match(item)]
 
 
 def absolute_links(markdown: str, page_uri: str, site_url: str) -> str:
@@ -135,8 +141,13 @@ def code_cell(
         if result.output:
             cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=result.output))
         for figure in result.figures:
-            svg = (figure_dir / figure.file).read_text(encoding="utf-8")
-            data = {"image/svg+xml": svg, "text/plain": f"<Figure: {figure.alt}>"}
+            svg = figure_dir / figure.file
+            png = base64.b64encode(svg.with_suffix(".png").read_bytes()).decode()
+            data = {
+                "image/svg+xml": svg.read_text(encoding="utf-8"),
+                "image/png": png,  # what Jupyter shows while it does not trust the notebook
+                "text/plain": f"<Figure: {figure.alt}>",
+            }
             cell.outputs.append(nbformat.v4.new_output("display_data", data=data))
     return cell  # type: ignore[no-any-return]  # nbformat's constructors are untyped
 
@@ -172,7 +183,9 @@ def lesson_notebook(
             cells.append(nbformat.v4.new_markdown_cell(absolute_links(body, page_uri, site_url)))
 
     for item in items:
-        if isinstance(item, Code):
+        if isinstance(item, NewCell):
+            flush()
+        elif isinstance(item, Code):
             flush()
             result = None if outcome is None else outcome.results[item.index]
             figure_dir = Path() if outcome is None else outcome.figure_dir

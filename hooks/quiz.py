@@ -176,13 +176,16 @@ def inline(text: str) -> str:
     return re.sub(r"^<p>(.*)</p>$", r"\1", rendered, flags=re.DOTALL)
 
 
+def choice_hint(quiz: Quiz) -> str:
+    several = len(quiz.correct_positions) > 1
+    return "Choose every correct answer." if several else "Choose one answer."
+
+
 def render(quiz: Quiz, key: str) -> str:
     parts = [f'<div class="quiz" data-quiz id="quiz-{key}">']
     parts.append(f'<p class="quiz-question">{inline(quiz.question)}</p>')
     if quiz.options:
-        several = len(quiz.correct_positions) > 1
-        hint = "Choose every correct answer." if several else "Choose one answer."
-        parts.append(f'<p class="quiz-hint">{hint}</p><ol class="quiz-options">')
+        parts.append(f'<p class="quiz-hint">{choice_hint(quiz)}</p><ol class="quiz-options">')
         for n, option in enumerate(quiz.options, start=1):
             verdict = "Right" if option.correct else "Not quite"
             parts.append(
@@ -233,6 +236,7 @@ def as_markdown(quiz: Quiz, key: str) -> str:
     runs. Definitions keep the page's order, so the two read alike."""
     lines = [f"**Question.** {quiz.question}", ""]
     if quiz.options:
+        lines += [f"*{choice_hint(quiz)}*", ""]
         lines += [f"- **{LETTERS[n]}.** {option.text}" for n, option in enumerate(quiz.options)]
         answers = [
             f"- **{LETTERS[n]}** ({'right' if option.correct else 'wrong'}): {option.why}"

@@ -159,7 +159,7 @@ def main() -> None:
     # --8<-- [end:plot]
 
     # --8<-- [start:too-large]
-    train(X, y, lr=0.6, num_steps=6, print_every=1)
+    _ = train(X, y, lr=0.6, num_steps=6, print_every=1)
     # --8<-- [end:too-large]
 
 

@@ -62,6 +62,8 @@ def test_notebook_is_the_page(path: Path) -> None:
         assert printed == (result.output if result else "")
         assert len(drawn) == (len(result.figures) if result else 0)
         assert all("<svg" in o.data["image/svg+xml"] for o in drawn)
+        # Jupyter shows no SVG in a notebook it does not trust (a downloaded one): PNG too
+        assert all(o.data["image/png"].startswith("iVBORw0KGgo") for o in drawn)
 
     markdown = [cell.source for cell in made.cells if cell.cell_type == "markdown"]
     for source in markdown:
@@ -133,6 +135,9 @@ def test_notebook_runs_in_jupyter(path: Path, tmp_path: Path) -> None:
         assert printed + "".join(errors) == result.output, f"{label(path)}:{fence.lineno}"
         drawn = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert len(drawn) == len(result.figures), f"{label(path)}:{fence.lineno}"
+        # The page shows no value of a last expression; a notebook would, after the output.
+        shown = [o for o in cell.outputs if o.output_type == "execute_result"]
+        assert shown == [], f"{label(path)}:{fence.lineno}: Jupyter shows {shown[0].data}"
 
 
 def test_colab_link_only_with_a_github_repository() -> None:
