@@ -126,7 +126,7 @@ def count_moves(values: list[float]) -> int:
 def draw_curves(
     runs: dict[str, History], losses: dict[str, torch.Tensor], num_epochs: int
 ) -> None:
-    """The loss on all points per update (left, log steps) and after each
+    """The loss on all points per update (top, log steps) and after each
     epoch (bottom), one curve per method."""
     fig, (ax_step, ax_epoch) = plt.subplots(
         2, 1, figsize=(5.4, 7), layout="constrained"
@@ -191,7 +191,7 @@ def draw_time(
     fig.tight_layout()
     fig.set_label(
         "Loss against estimated compute time, both axes logarithmic: each "
-        "curve is its per-update curve from the left of the previous figure, "
+        "curve is its per-update curve from the previous figure's top panel, "
         "with the step count multiplied by that method's median time per step "
         "measured on the machine that built this page. A full-batch step costs "
         "far less than 100 SGD steps, so all three reach the floor within a "
