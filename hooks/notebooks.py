@@ -13,11 +13,12 @@ published site, where a downloaded notebook can still follow them.
 from __future__ import annotations
 
 import base64
+import platform
 import posixpath
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -119,18 +120,11 @@ def about(page_uri: str, site_url: str, site_name: str) -> str:
     page = f"{site}/{page_uri.removesuffix('.md')}/"
     return (
         f"*This notebook is a page of [{site_name}]({site}/), made when the site was built: "
-        f"[read the page there]({page}). The outputs under the code are the build's. It needs "
-        f"{requirements()} and nothing else (Colab has them): run the cells from the top.*"
+        f"[read the page there]({page}). The outputs under the code are the build's, made with "
+        f"Python {platform.python_version()}, torch {version('torch')} and matplotlib "
+        f"{version('matplotlib')}. It needs torch and matplotlib and nothing else (Colab has "
+        "both): run the cells from the top.*"
     )
-
-
-def requirements() -> str:
-    """'Python 3.11 or later, torch 2.5 or later and ...', from pyproject.toml's minimums."""
-    project = tomllib.loads((lessons.PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
-    needs = [("Python", project["project"]["requires-python"])]
-    needs += [tuple(d.split(">=")) for d in project["project"]["dependencies"]]
-    named = [f"{name} {version.strip().removeprefix('>=')} or later" for name, version in needs]
-    return ", ".join(named[:-1]) + " and " + named[-1]
 
 
 def code_cell(
