@@ -163,7 +163,10 @@ def longest_backtick_run(text: str) -> int:
 
 def on_pre_page(page: Page, config: MkDocsConfig, files: Files) -> Page:
     """A lab's page edits the lab's source, not the notebook the build made of it."""
-    if page.edit_url and page.file.src_uri.endswith("/lab.ipynb"):
+    if (
+        page.edit_url
+        and Path(page.file.src_uri).name == Path(notebooks.LAB).with_suffix(".ipynb").name
+    ):
         page.edit_url = page.edit_url.removesuffix(".ipynb") + ".py"
     return page
 

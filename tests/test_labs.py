@@ -28,6 +28,16 @@ def test_lab_is_a_notebook_in_the_navigation(path: Path) -> None:
     assert course.outcome(path).failure is None, course.outcome(path).failure
 
 
+@pytest.mark.parametrize("path", course.labs(), ids=label)
+def test_lab_carries_the_lessons_helpers_word_for_word(path: Path) -> None:
+    """A lab runs alone (Colab has no snippets/), so it copies the one helpers block as a cell;
+    the copy must stay the block, so that there is still one device, seed and log-axis helper."""
+    helpers = (course.SNIPPETS / "helpers.py").read_text(encoding="utf-8")
+    block = helpers.split("# --8<-- [start:helpers]\n")[1].split("# --8<-- [end:helpers]")[0]
+    cells = [cell.source for cell in jupytext.read(path).cells if cell.cell_type == "code"]
+    assert block.strip("\n") in cells
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", course.labs(), ids=label)
 def test_lab_runs_as_a_script(path: Path, tmp_path: Path) -> None:

@@ -34,24 +34,26 @@
 # %% [markdown]
 # ## Setup
 #
-# The notebook runs on its own, in Colab too, so it carries the two helpers every lesson uses:
+# The notebook runs on its own, in Colab too, so it carries the helpers every lesson uses:
 # `get_device` picks an NVIDIA GPU, then an Apple GPU, then the CPU, and `seed_everything` seeds
 # Python's and PyTorch's global generators. The lab's data and shuffles use their own seeded
 # `torch.Generator`; the global seed covers any draw made without one, such as one you add.
-# `log_scale_y` labels a log-scale axis with plain numbers (0.1, 1, 10) rather than powers of
-# ten.
+# `log_scale` puts an axis on a log scale labelled with plain numbers (0.1, 1, 10) rather than
+# powers of ten. The first cell is the lessons' helpers block, word for word.
 
 # %%
 import random
+from typing import Literal
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.ticker import LogFormatter
 
 
 def get_device() -> torch.device:
-    """The fastest device here: an NVIDIA GPU, then an Apple GPU, then the CPU."""
+    """Return the fastest device here: an NVIDIA GPU, then an Apple GPU, then
+    the CPU."""
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -66,18 +68,28 @@ def seed_everything(seed: int) -> None:
 
 
 class PlainLogFormatter(LogFormatter):
-    """matplotlib's choice of log-scale ticks to label, written as plain numbers."""
+    """matplotlib's choice of which log-scale ticks to label, written as plain
+    numbers: 0.6 and 1e-06 rather than 6x10^-1 and 10^-6."""
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         return f"{x:g}" if super().__call__(x, pos) else ""
 
 
-def log_scale_y(ax: Axes) -> None:
-    """A log-scale y axis with ticks labelled 0.1, 1, 10 rather than 10^-1, 10^0, 10^1."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(PlainLogFormatter())
-    ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+def log_scale(ax: Axes, axis: Literal["x", "y"] = "y") -> None:
+    """Put one axis of a plot on a log scale, with ticks labelled as plain
+    numbers (0.1, 1, 10, 6) rather than powers of ten (10^-1, 6x10^0)."""
+    if axis == "y":
+        ax.set_yscale("log")
+    else:
+        ax.set_xscale("log")
+    target: Axis = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(PlainLogFormatter())
+    # minor ticks (2, 3, 5, ...) get labels only on a short axis, as by default
+    target.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
 
+
+# %%
+import matplotlib.pyplot as plt
 
 seed_everything(0)
 device = get_device()
@@ -495,7 +507,7 @@ def draw_runs(curves: dict[str, list[float]], lowest: float) -> None:
     for (name, losses), style in zip(curves.items(), ("-", "--", "-."), strict=True):
         ax.plot(losses, style, lw=2, label=name)
     ax.axhline(lowest, color="black", ls=":", label="lowest possible")
-    log_scale_y(ax)
+    log_scale(ax)
     ax.set_title("Same data, same loop, three sets of features")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE loss")
@@ -557,7 +569,7 @@ def draw_batches(losses_full: list[float], losses_mini: list[float], lowest: flo
     fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
     ax.plot([loss - lowest for loss in losses_full], "o-", ms=4, label="full batch")
     ax.plot([loss - lowest for loss in losses_mini], "s--", ms=4, label="mini-batches of 10")
-    log_scale_y(ax)
+    log_scale(ax)
     ax.set_title(r"Centered powers, learning rate $1/\lambda_{max}$")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss above the lowest possible")
