@@ -94,7 +94,8 @@ def test_module_1_lab_states_what_it_printed() -> None:
     assert number(r"centered powers .*epoch 100: ([\d.]+)", out) == best  # "within 100 epochs"
     full_1 = number(r"epoch  1  full batch ([\d.]+)", out)  # mini-batches "win early"
     assert number(r"epoch  1 .*mini-batches of 10 ([\d.]+)", out) < full_1
-    assert number(r"autograd vs central differences .*error ([\d.e-]+)", out) == 1.5e-09
+    # "about 10^-9": 1.5e-09 here, 1.4e-09 when CUDA prepared the data (rounding differs)
+    assert 5e-10 < number(r"autograd vs central differences .*error ([\d.e-]+)", out) < 5e-9
     speeds = [float(s) for s in re.findall(r"lowest [\d.]+ L/100 km at ([\d.]+) km/h", out)]
     assert len(speeds) == 3
     assert max(speeds) - min(speeds) <= 1.2  # "within about a km/h of each other"

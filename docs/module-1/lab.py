@@ -679,8 +679,9 @@ for name, other in (("formulas", by_hand), ("central differences", numerical)):
 # The formulas agree with autograd to float64 rounding. The central differences agree too,
 # and here they have no truncation error at all: the loss is quadratic in the parameters, and
 # for a quadratic the central difference is exact (lesson 1.5). The small difference that
-# remains, a relative error of 1.5e-09, is rounding, of the size lesson 1.5 predicts for a
-# step of $10^{-6}$ in float64. Autograd's gradients for this model are right.
+# remains, a relative error of about $10^{-9}$ (its last digit changes with the device that
+# prepared the data), is rounding, of the size lesson 1.5 predicts for a step of $10^{-6}$ in
+# float64. Autograd's gradients for this model are right.
 
 # %% [markdown]
 # ## Step 6: The fitted curve
