@@ -20,7 +20,10 @@ from course import DOCS, ROOT, config, lesson, lesson_paths, outcome
 from lessons import EXECUTED, fence_spans
 
 # The lesson of each module whose notebook the default test run executes: its quickest.
-RUN_BY_DEFAULT = {"module-1": "recap-and-key-takeaways.md"}
+RUN_BY_DEFAULT = {
+    "module-1": "recap-and-key-takeaways.md",
+    "module-2": "forward-and-backward-passes.md",
+}
 SNIPPET_MODULES = sorted(path.stem for path in (ROOT / "snippets").glob("*.py"))
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
 SITE_SYNTAX = re.compile(r"^\s*(\?\?\?|!!!|```quiz|-+8<-+|<!--\s*pytest)|\{\s*[#.][\w-]+\s*\}\s*$")
