@@ -64,16 +64,31 @@ def collapse(first: nn.Linear, second: nn.Linear) -> nn.Linear:
 
 
 # --8<-- [start:ex2-plot]
-def draw_one_boundary(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, title: str
+def draw_collapsed(
+    single: nn.Linear, linear: nn.Linear, X: torch.Tensor, y: torch.Tensor
 ) -> None:
-    """One panel: the model's decision boundary over the points."""
-    fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
-    draw_decision_boundary(ax, model, X, y, title)
+    """One panel: the collapsed layer's boundary over the points, with
+    logistic regression's boundary dashed on top, and a legend below."""
+    fig, ax = plt.subplots(figsize=(5.4, 4.6), layout="constrained")
+    draw_decision_boundary(ax, single, X, y, "Two layers, no activation")
+    x_lim, y_lim = ax.get_xlim(), ax.get_ylim()
+    # logistic regression's boundary, logit 0: x2 = -(w1 x1 + b) / w2
+    (w1, w2), b = linear.weight.flatten().tolist(), linear.bias.item()
+    x1 = torch.linspace(x_lim[0], x_lim[1], 2)
+    x2 = -(w1 * x1 + b) / w2
+    ax.plot(x1, x2, "--", color="tab:red", lw=2, label="logistic regression")
+    ax.plot([], [], "-", color="black", lw=1, label="two layers, collapsed")
+    ax.set_xlim(x_lim)
+    ax.set_ylim(y_lim)
+    # a little larger than usual: a solution's fold narrows the figure
+    ax.tick_params(labelsize=11)
+    ax.title.set_fontsize(13)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=11)
     fig.set_label(
         "The two moons with the boundary of the two-layer network without an "
-        "activation: a straight line, like logistic regression's, with the "
-        "tip of each moon on the wrong side."
+        "activation, a straight line, and logistic regression's boundary "
+        "dashed: the two lines almost coincide, and both put the tip of each "
+        "moon on the wrong side."
     )
     plt.show()
 
@@ -130,6 +145,8 @@ def main() -> None:
     X_test, y_test = make_moons(1000, device)
     lr, num_epochs = 1.0, 500
     x_low, x_high = -math.pi, math.pi
+    linear = nn.Linear(2, 1).to(device)  # logistic regression, trained
+    train(linear, X, y, lr, num_epochs)
 
     # --8<-- [start:ex1-run]
     for sizes in ([2, 64, 64, 1], [784, 128, 10]):
@@ -153,14 +170,19 @@ def main() -> None:
     single = collapse(first, second)
     with torch.no_grad():
         gap = (no_activation(X) - single(X)).abs().max().item()
-    w1, w2 = single.weight.flatten().tolist()
-    b = single.bias.item()
-    print(f"as one layer: w1 = {w1:+.3f}, w2 = {w2:+.3f}, b = {b:+.3f}")
     print(f"largest difference between their logits: {gap:.1e}")
+    for name, layer in (
+        ("two layers as one", single),
+        ("logistic regression", linear),
+    ):
+        (w1, w2), b = layer.weight.flatten().tolist(), layer.bias.item()
+        print(f"{name:<19} w1 = {w1:+.3f}, w2 = {w2:+.3f}, b = {b:+.3f}")
+        # the boundary, logit 0: w1 x1 + w2 x2 + b = 0, solved for x2
+        print(f"{'':<19} boundary x2 = {-w1 / w2:.3f} x1 + {-b / w2:.3f}")
     # --8<-- [end:ex2-run]
 
     # --8<-- [start:ex2-draw]
-    draw_one_boundary(single, X, y, "Two layers, no activation")
+    draw_collapsed(single, linear, X, y)
     # --8<-- [end:ex2-draw]
 
     # --8<-- [start:ex3-run]

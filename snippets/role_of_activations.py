@@ -1,6 +1,6 @@
 """Lesson 2.4: one network trained with different activations; dead ReLUs,
-saturated sigmoids and tanhs, gradients through a deep stack, and the
-activations modern networks use."""
+saturated sigmoids and tanhs, the backward signal through a deep stack, and
+the activations modern networks use."""
 
 # --8<-- [start:imports]
 import math
@@ -10,11 +10,10 @@ from itertools import pairwise
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from matplotlib.axes import Axes
 
 # --8<-- [end:imports]
 # isort: split
-from from_linear_to_nonlinear import draw_decision_boundary, make_moons
+from from_linear_to_nonlinear import make_moons
 from helpers import get_device, log_scale, seed_everything
 
 # --8<-- [start:activations]
@@ -64,14 +63,14 @@ def forward(
     X: torch.Tensor, params: Params, activation: Activation
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The logits (N, 1), and each hidden layer's pre-activations Z."""
-    H = X  # (N, 2): the input is the first layer's "activation"
+    A = X  # (N, 2): the input is the first layer's "activation"
     Z_hidden = []
     for W, b in params[:-1]:
-        Z = H @ W.T + b  # (N, fan_out): pre-activations
+        Z = A @ W.T + b  # (N, fan_out): pre-activations
         Z_hidden.append(Z)
-        H = activation(Z)  # (N, fan_out): activations
+        A = activation(Z)  # (N, fan_out): activations
     W, b = params[-1]  # the output layer has no activation
-    return H @ W.T + b, Z_hidden
+    return A @ W.T + b, Z_hidden
 
 
 # --8<-- [end:model]
@@ -103,7 +102,7 @@ def train(
 def accuracy(
     params: Params, X: torch.Tensor, y: torch.Tensor, activation: Activation
 ) -> float:
-    """The percentage of points on the right side of the boundary."""
+    """The percentage of the points X on the right side of the boundary."""
     with torch.no_grad():
         logits, _ = forward(X, params, activation)
     return 100 * ((logits > 0).float() == y).float().mean().item()
@@ -125,6 +124,26 @@ def layer_gradient_norms(
 
 
 # --8<-- [end:gradients]
+
+
+# --8<-- [start:signals]
+def backward_signals(
+    params: Params, X: torch.Tensor, y: torch.Tensor, activation: Activation
+) -> tuple[list[float], list[float]]:
+    """For each layer, first layer first: the norm of the backward signal
+    dL/dZ, and the root mean square of dL/dW (the size of a typical entry).
+    Leaves the .grad of params untouched."""
+    logits, Z_hidden = forward(X, params, activation)
+    loss = F.binary_cross_entropy_with_logits(logits, y)
+    Z_all = [*Z_hidden, logits]  # the last layer's "pre-activations": logits
+    W_all = [W for W, _ in params]
+    grads = torch.autograd.grad(loss, Z_all + W_all)
+    signals = [grad.norm().item() for grad in grads[: len(Z_all)]]
+    rms = [grad.pow(2).mean().sqrt().item() for grad in grads[len(Z_all) :]]
+    return signals, rms
+
+
+# --8<-- [end:signals]
 
 
 # --8<-- [start:dead]
@@ -179,6 +198,15 @@ def saturation(
     return result
 
 
+def report(label: str, measured: list[tuple[float, float]]) -> None:
+    """Print one row of saturation's results for a two-hidden-layer net."""
+    (tails1, mean1), (tails2, mean2) = measured
+    print(
+        f"{label:<26} {tails1:>8.1%} {tails2:>9.1%}  "
+        f"{mean1:>9.2f} {mean2:>9.2f}"
+    )
+
+
 def scale_first_layer(params: Params, factor: float) -> Params:
     """A copy of params with the first layer's weights and biases multiplied
     by factor."""
@@ -213,28 +241,13 @@ def curves(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The activation's values at Z and its derivative there, by autograd."""
     Z = Z.detach().clone().requires_grad_()
-    H = activation(Z)
-    # each H_i depends only on Z_i, so the gradient of the sum is each dH_i/dZ_i
-    (dH,) = torch.autograd.grad(H.sum(), Z)
-    return H.detach(), dH
+    A = activation(Z)
+    # each A_i depends only on Z_i, so the gradient of the sum is each dA_i/dZ_i
+    (dA,) = torch.autograd.grad(A.sum(), Z)
+    return A.detach(), dA
 
 
 # --8<-- [end:modern]
-
-
-# --8<-- [start:swiglu]
-def swiglu(
-    X: torch.Tensor, W: torch.Tensor, V: torch.Tensor, W2: torch.Tensor
-) -> torch.Tensor:
-    """A SwiGLU feed-forward block: SiLU of one projection of X, times a
-    second projection of X, projected back. X is (N, d); W and V are
-    (hidden, d); W2 is (d, hidden)."""
-    gate = F.silu(X @ W.T)  # (N, hidden)
-    value = X @ V.T  # (N, hidden)
-    return (gate * value) @ W2.T  # (N, d)
-
-
-# --8<-- [end:swiglu]
 
 
 # --8<-- [start:draw-losses]
@@ -272,28 +285,55 @@ def draw_losses(losses: dict[str, torch.Tensor]) -> None:
 
 
 # --8<-- [start:draw-boundaries]
-def predictor(params: Params, activation: Activation) -> Activation:
-    """The network as a function from inputs (M, 2) to logits (M, 1)."""
-    return lambda grid: forward(grid, params, activation)[0]
-
-
 def draw_boundaries(
     runs: dict[str, Params], X: torch.Tensor, y: torch.Tensor
 ) -> None:
-    """A small decision-boundary panel per activation, in a 2 x 2 grid."""
-    fig, axes = plt.subplots(
-        2, 2, figsize=(5.4, 5.0), sharex=True, sharey=True, layout="constrained"
-    )
-    for ax, (name, params) in zip(axes.flat, runs.items(), strict=True):
-        predict = predictor(params, ACTIVATIONS[name])
-        draw_decision_boundary(ax, predict, X, y, name)
-        ax.set_xlabel("")  # the panels are small: no axis labels
-        ax.set_ylabel("")
+    """The training points and the decision boundaries (logit 0) of two
+    networks per panel: identity and sigmoid on top, tanh and ReLU below."""
+    X_cpu, labels = X.cpu(), y[:, 0].cpu()
+    low, high = X_cpu.min(dim=0).values - 0.5, X_cpu.max(dim=0).values + 0.5
+    g0 = torch.linspace(low[0].item(), high[0].item(), 200)
+    g1 = torch.linspace(low[1].item(), high[1].item(), 200)
+    G0, G1 = torch.meshgrid(g0, g1, indexing="xy")
+    grid = torch.stack([G0.flatten(), G1.flatten()], dim=1).to(X.device)
+    fig, axes = plt.subplots(2, 1, figsize=(5.4, 6.4), layout="constrained")
+    # two networks per panel: the first drawn dotted or dashed, the second solid
+    panels = [
+        ("identity", "sigmoid", ":", "dotted"),
+        ("tanh", "ReLU", "--", "dashed"),
+    ]
+    for ax, (first, second, style, style_name) in zip(
+        axes, panels, strict=True
+    ):
+        for label, marker in ((0, "o"), (1, "^")):
+            points = X_cpu[labels == label]
+            ax.scatter(
+                points[:, 0], points[:, 1], s=36, marker=marker, alpha=0.7
+            )
+        for name, linestyle in ((first, style), (second, "-")):
+            with torch.no_grad():
+                logits = forward(grid, runs[name], ACTIVATIONS[name])[0]
+            Z = logits.cpu().reshape(G0.shape)
+            ax.contour(
+                G0,
+                G1,
+                Z,
+                levels=[0.0],
+                colors="black",
+                linestyles=linestyle,
+                linewidths=2.5,
+            )
+        ax.set_title(f"Boundaries: {first} ({style_name}), {second} (solid)")
+        ax.set_ylabel("$x_2$")
+    axes[1].set_xlabel("$x_1$ (circles: class 0, triangles: class 1)")
     fig.set_label(
-        "Four decision boundaries on the two moons. Identity: a straight "
-        "line through the tips of both moons. Sigmoid: almost the same line, "
-        "barely bent. Tanh: a smooth S-shaped curve between the moons. ReLU: "
-        "nearly the same S, made of straight pieces with corners."
+        "The two moons, circles for class 0 and triangles for class 1, with "
+        "the decision boundaries after 1000 epochs. Top: the identity "
+        "network's boundary, dotted, is a straight line through the tips of "
+        "both moons, and the sigmoid network's, solid, is almost the same "
+        "line, barely bent. Bottom: tanh, dashed, draws a smooth S-shaped "
+        "curve between the moons; ReLU, solid, draws nearly the same S out "
+        "of straight pieces with corners."
     )
     plt.show()
 
@@ -303,69 +343,83 @@ def draw_boundaries(
 
 # --8<-- [start:draw-tails]
 def draw_tails(Z_small: torch.Tensor, Z_large: torch.Tensor) -> None:
-    """Histograms of first-layer tanh pre-activations for the usual start
-    and for first-layer weights times 10, with the flat tails (tanh' < 0.1)
-    shaded."""
+    """Histograms, on one x-axis, of first-layer tanh pre-activations for the
+    usual start and for first-layer weights times 10, with the flat tails
+    (tanh' < 0.1) shaded."""
     edge = math.atanh(math.sqrt(0.9))  # where tanh' = 1 - tanh^2 = 0.1
-    fig, (ax_top, ax_bottom) = plt.subplots(
-        2, 1, figsize=(5.4, 5.4), layout="constrained"
+    small, large = (
+        Z_small.detach().flatten().cpu(),
+        Z_large.detach().flatten().cpu(),
     )
-    for ax, Z, title in (
-        (ax_top, Z_small, "the usual start"),
-        (ax_bottom, Z_large, "weights times 10"),
+    reach = large.abs().max().item() * 1.05
+    fig, axes = plt.subplots(
+        2, 1, figsize=(5.4, 5.4), sharex=True, layout="constrained"
+    )
+    for ax, values, title in (
+        (axes[0], small, "the usual start"),
+        (axes[1], large, "weights times 10"),
     ):
-        shade_tails(ax, Z, edge)
+        ax.hist(values, bins=80, range=(-reach, reach), color="tab:gray")
+        ax.axvspan(-reach, -edge, color="tab:red", alpha=0.2)
+        ax.axvspan(edge, reach, color="tab:red", alpha=0.2)
+        for side in (-edge, edge):
+            ax.axvline(side, color="tab:red", ls="--", lw=1.5)
         ax.set_title(f"tanh, first layer: {title}")
         ax.set_ylabel("count")
-    ax_bottom.set_xlabel("pre-activation $z$ (shaded: where tanh' < 0.1)")
+    axes[0].text(
+        edge,
+        0.9,
+        f"  flat tails beyond ±{edge:.2f}",
+        transform=axes[0].get_xaxis_transform(),
+        va="top",
+    )
+    axes[1].set_xlim(-reach, reach)
+    axes[1].set_xlabel("pre-activation $z$ (shaded: where tanh' < 0.1)")
     fig.set_label(
         "Histograms of the first layer's pre-activations at the start, for "
-        "all 200 points and 16 units. From the usual start, all of them lie "
-        "between about -1.6 and 1.6, clear of the shaded flat tails. With "
-        "the first layer's weights and biases times 10, they spread from "
-        "about -16 to 16 and most fall in the shaded tails."
+        "all 200 points and 16 units, on one axis from "
+        f"{-reach:.0f} to {reach:.0f}, with the flat tails beyond "
+        f"-{edge:.2f} and {edge:.2f} shaded. From the usual start, all of "
+        f"them lie between {small.min():.2f} and {small.max():.2f}, a narrow "
+        "peak clear of the tails. With the first layer's weights and biases "
+        f"times 10, they spread from {large.min():.1f} to {large.max():.1f} "
+        "and most fall in the shaded tails."
     )
     plt.show()
-
-
-def shade_tails(ax: Axes, Z: torch.Tensor, edge: float) -> None:
-    values = Z.detach().flatten().cpu()
-    reach = max(values.abs().max().item(), edge) * 1.05
-    ax.hist(values, bins=40, range=(-reach, reach), color="tab:gray")
-    ax.axvspan(-reach, -edge, color="tab:red", alpha=0.2)
-    ax.axvspan(edge, reach, color="tab:red", alpha=0.2)
-    ax.set_xlim(-reach, reach)
 
 
 # --8<-- [end:draw-tails]
 
 
-# --8<-- [start:draw-gradients]
-def draw_gradients(norms: dict[str, list[float]]) -> None:
-    """Each layer's weight-gradient norm at the start, one line per
+# --8<-- [start:draw-signals]
+def draw_signals(signals: dict[str, list[float]]) -> None:
+    """The norm of each layer's backward signal at the start, one line per
     activation, log scale."""
-    fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
-    for name, values in norms.items():
+    fig, ax = plt.subplots(figsize=(5.4, 3.6), layout="constrained")
+    for name, values in signals.items():
         layers = range(1, len(values) + 1)
         linestyle, marker = STYLES[name]
         ax.plot(layers, values, label=name, ls=linestyle, marker=marker)
     log_scale(ax)
-    ax.set_xticks(list(range(1, 9)))
-    ax.set_title("Gradients at the start, 8 layers")
+    ax.set_xticks(list(range(1, len(values) + 1)))
+    ax.set_title("The backward signal at the start, 8 layers")
     ax.set_xlabel("layer (1 = nearest the input)")
-    ax.set_ylabel("norm of dL/dW (log scale)")
+    ax.set_ylabel("norm of dL/dz (log scale)")
     ax.legend()
+    described = ", ".join(
+        f"{name} from {values[0]:.1e} to {values[-1]:.1e}"
+        for name, values in signals.items()
+    )
     fig.set_label(
-        "The size of each layer's weight gradient at the start, eight "
-        "layers, log scale. The sigmoid line climbs steeply from about "
-        "0.0000003 at layer 1 to about 0.1 at layer 8. The tanh and ReLU "
-        "lines are almost flat, tanh around 0.01 to 0.02 and ReLU around "
-        "0.001 to 0.003, each with a lower first layer."
+        "The size of the backward signal dL/dz at each of eight layers at "
+        "the start, log scale. Every line climbs from layer 1 to layer 8: "
+        f"{described}. The sigmoid line climbs steepest; tanh's is the "
+        "flattest, ReLU's in between."
     )
     plt.show()
 
 
-# --8<-- [end:draw-gradients]
+# --8<-- [end:draw-signals]
 
 
 # --8<-- [start:draw-modern]
@@ -383,10 +437,10 @@ def draw_modern(Z: torch.Tensor) -> None:
         2, 1, figsize=(5.4, 6.0), sharex=True, layout="constrained"
     )
     for name, activation in MODERN.items():
-        H, dH = curves(activation, Z)
+        A, dA = curves(activation, Z)
         ls, color = MODERN_STYLES[name]
-        ax_value.plot(Z.cpu(), H.cpu(), label=name, lw=2, ls=ls, color=color)
-        ax_slope.plot(Z.cpu(), dH.cpu(), lw=2, ls=ls, color=color)
+        ax_value.plot(Z.cpu(), A.cpu(), label=name, lw=2, ls=ls, color=color)
+        ax_slope.plot(Z.cpu(), dA.cpu(), lw=2, ls=ls, color=color)
     ax_value.set_title("ReLU and its smoother cousins")
     ax_value.set_ylabel("activation $\\phi(z)$")
     ax_value.legend()
@@ -398,10 +452,11 @@ def draw_modern(Z: torch.Tensor) -> None:
         ax.axvline(0, color="gray", lw=0.5)
     fig.set_label(
         "Top: ReLU, Leaky ReLU with slope 0.1, GELU and SiLU from -4 to 3. "
-        "All are close to zero for large negative inputs and close to the "
-        "identity for large positive ones; Leaky ReLU slopes gently below "
-        "zero; GELU and SiLU curve smoothly and dip slightly below zero "
-        "before rising. Bottom: their derivatives. ReLU's jumps from 0 to 1 "
+        "All four are close to the identity for large positive inputs. For "
+        "large negative ones ReLU is 0 and GELU and SiLU are close to 0, "
+        "while Leaky ReLU slopes gently below zero, to -0.4 at -4; GELU "
+        "and SiLU curve smoothly and dip slightly below zero before rising. "
+        "Bottom: their derivatives. ReLU's jumps from 0 to 1 "
         "at zero, Leaky ReLU's from 0.1 to 1; GELU's and SiLU's rise "
         "smoothly, dip a little below zero on the left and overshoot 1 on "
         "the right."
@@ -416,28 +471,20 @@ def main() -> None:
     # --8<-- [start:data]
     seed_everything(0)
     device = get_device()
-    X, y = make_moons(200, device)
+    X, y = make_moons(200, device)  # to train on
+    X_test, y_test = make_moons(1000, device)  # fresh points, to test on
     print(f"X: {tuple(X.shape)}, y: {tuple(y.shape)}, on {device}")
+    print(f"X_test: {tuple(X_test.shape)}, y_test: {tuple(y_test.shape)}")
     # --8<-- [end:data]
 
-    # --8<-- [start:same-start]
-    sizes = [2, 16, 16, 1]
-    first = init_params(sizes, device)
-    again = init_params(sizes, device)
-    same = all(
-        torch.equal(W, W_again) and torch.equal(b, b_again)
-        for (W, b), (W_again, b_again) in zip(first, again, strict=True)
-    )
-    count = sum(W.numel() + b.numel() for W, b in first)
-    print(f"{count} parameters; the same numbers on every call: {same}")
-    # --8<-- [end:same-start]
-
     # --8<-- [start:run]
+    sizes = [2, 16, 16, 1]  # 2 inputs, two hidden layers of 16, 1 logit
     lr = 0.4
     num_epochs = 1000
     runs: dict[str, Params] = {}
     losses: dict[str, torch.Tensor] = {}
-    print(f"{'':<9} {'first loss':>10} {'final loss':>10} {'accuracy':>9}")
+    print(f"{'':<9} {'first loss':>10} {'final loss':>10}", end="")
+    print(f" {'training':>9} {'test':>6}")
     for name, activation in ACTIVATIONS.items():
         params = init_params(sizes, device)  # the same start for every run
         losses[name] = train(params, X, y, activation, lr, num_epochs)
@@ -445,7 +492,8 @@ def main() -> None:
         print(
             f"{name:<9} {losses[name][0].item():>10.4f} "
             f"{losses[name][-1].item():>10.4f} "
-            f"{accuracy(params, X, y, activation):>8.1f}%"
+            f"{accuracy(params, X, y, activation):>8.1f}% "
+            f"{accuracy(params, X_test, y_test, activation):>5.1f}%"
         )
     # --8<-- [end:run]
 
@@ -476,20 +524,6 @@ def main() -> None:
     )
     # --8<-- [end:dead-count]
 
-    # --8<-- [start:dead-gradient]
-    params = runs["ReLU"]
-    logits, Z_hidden = forward(X, params, torch.relu)
-    loss = F.binary_cross_entropy_with_logits(logits, y)
-    grads = torch.autograd.grad(loss, [t for layer in params for t in layer])
-    grad_W1, grad_b1 = grads[0], grads[1]  # (16, 2) and (16,)
-    dead = (Z_hidden[0] <= 0).all(dim=0)  # (16,): the dead units of layer 1
-    print(f"dead units of layer 1: {dead.nonzero().flatten().tolist()}")
-    print(f"their largest |gradient| in W1: {grad_W1[dead].abs().max().item()}")
-    print(f"their largest |gradient| in b1: {grad_b1[dead].abs().max().item()}")
-    alive = grad_W1[~dead].abs().max().item()
-    print(f"the live units' largest |gradient| in W1: {alive:.4f}")
-    # --8<-- [end:dead-gradient]
-
     # --8<-- [start:dead-lr]
     big_lr = 6.0
     params = init_params(sizes, device)
@@ -503,7 +537,7 @@ def main() -> None:
     later = train(params, X, y, torch.relu, big_lr, num_epochs - 6)
     print(f"after {num_epochs} steps: dead {dead_units(params, X)}, ", end="")
     print(f"loss {later[-1].item():.4f}, ", end="")
-    print(f"accuracy {accuracy(params, X, y, torch.relu):.1f}%")
+    print(f"training accuracy {accuracy(params, X, y, torch.relu):.1f}%")
     # --8<-- [end:dead-lr]
 
     # --8<-- [start:dead-lr-gradients]
@@ -521,14 +555,6 @@ def main() -> None:
     print(f"{'':<26} {'in the flat tails':>18}  {'mean derivative/max':>19}")
     print(f"{'':<26} {'layer 1':>8} {'layer 2':>9}", end="")
     print(f"  {'layer 1':>9} {'layer 2':>9}")
-
-    def report(label: str, measured: list[tuple[float, float]]) -> None:
-        (tails1, mean1), (tails2, mean2) = measured
-        print(
-            f"{label:<26} {tails1:>8.1%} {tails2:>9.1%}  "
-            f"{mean1:>9.2f} {mean2:>9.2f}"
-        )
-
     for name in ("sigmoid", "tanh"):
         report(
             f"{name}, start", saturation(init_params(sizes, device), X, name)
@@ -546,17 +572,22 @@ def main() -> None:
     report("tanh, 10x layer 1, trained", saturation(big, X, "tanh"))
     print(f"first-layer gradient at the start: {big_norms[0]:.4f}")
     print(
-        f"final loss {big_losses[-1].item():.4f}, "
-        f"accuracy {accuracy(big, X, y, torch.tanh):.1f}%"
+        f"final loss {big_losses[-1].item():.4f}, accuracy: training "
+        f"{accuracy(big, X, y, torch.tanh):.1f}%, "
+        f"test {accuracy(big, X_test, y_test, torch.tanh):.1f}%"
     )
-    # how far training moved W1, as a fraction of its starting size
+    # how far training moved W1: its distance, and that as a fraction of W1's
+    # starting size (both norms)
     usual_W1_start = init_params(sizes, device)[0][0]
     for label, W1, W1_start in (
         ("usual start", runs["tanh"][0][0], usual_W1_start),
         ("10x layer 1", big[0][0], big_W1_start),
     ):
-        moved = ((W1 - W1_start).norm() / W1_start.norm()).item()
-        print(f"{label}: W1 moved by {moved:.0%} of its starting size")
+        moved, size = (W1 - W1_start).norm().item(), W1_start.norm().item()
+        print(
+            f"{label}: W1 moved by {moved:.2f}, {moved / size:.0%} of "
+            f"its starting size {size:.2f}"
+        )
     # --8<-- [end:big-start]
 
     # --8<-- [start:plot-tails]
@@ -569,28 +600,43 @@ def main() -> None:
 
     # --8<-- [start:deep]
     deep_sizes = [2] + [32] * 7 + [1]  # 8 layers of weights, 7 hidden
-    deep_norms: dict[str, list[float]] = {}
-    print("norm of dL/dW at the start, layer 1 (input) ... layer 8 (output):")
+    signals: dict[str, list[float]] = {}
+    weight_rms: dict[str, list[float]] = {}
     for name in ("sigmoid", "tanh", "ReLU"):
         params = init_params(deep_sizes, device)  # the same start for all
-        deep_norms[name] = layer_gradient_norms(params, X, y, ACTIVATIONS[name])
-        print(f"{name:<8}", " ".join(f"{n:.1e}" for n in deep_norms[name]))
+        signals[name], weight_rms[name] = backward_signals(
+            params, X, y, ACTIVATIONS[name]
+        )
+    print("norm of dL/dz, layer 1 (input) ... layer 8 (output):")
+    for name, values in signals.items():
+        print(f"{name:<8}", " ".join(f"{value:.1e}" for value in values))
+    print("root mean square of dL/dW, layer 1 ... layer 8:")
+    for name, values in weight_rms.items():
+        print(f"{name:<8}", " ".join(f"{value:.1e}" for value in values))
     # --8<-- [end:deep]
 
-    # --8<-- [start:deep-derivatives]
+    # --8<-- [start:deep-factors]
+    print("         mean phi'  mean phi'^2  predicted  measured")
     for name in ("sigmoid", "tanh", "ReLU"):
-        derivative, largest = DERIVATIVES[name]
+        derivative, _ = DERIVATIVES[name]
         with torch.no_grad():
             _, Z_hidden = forward(
                 X, init_params(deep_sizes, device), ACTIVATIONS[name]
             )
-        mean = torch.cat([derivative(Z) for Z in Z_hidden]).mean().item()
-        print(f"{name:<8} mean derivative {mean:.2f} (its largest: {largest})")
-    # --8<-- [end:deep-derivatives]
+        slopes = torch.cat([derivative(Z) for Z in Z_hidden])  # all units
+        mean, mean_square = slopes.mean().item(), (slopes**2).mean().item()
+        predicted = math.sqrt(3 / mean_square)  # shrinking per layer, by rule
+        steps = len(signals[name]) - 1  # 7 steps back, layer 8 to layer 1
+        measured = (signals[name][-1] / signals[name][0]) ** (1 / steps)
+        print(
+            f"{name:<8} {mean:>9.2f} {mean_square:>12.3f} "
+            f"{predicted:>9.1f}x {measured:>8.1f}x"
+        )
+    # --8<-- [end:deep-factors]
 
-    # --8<-- [start:plot-gradients]
-    draw_gradients(deep_norms)
-    # --8<-- [end:plot-gradients]
+    # --8<-- [start:plot-signals]
+    draw_signals(signals)
+    # --8<-- [end:plot-signals]
 
     # --8<-- [start:plot-modern]
     draw_modern(torch.linspace(-4, 3, 701))
@@ -608,25 +654,9 @@ def main() -> None:
         f"tanh form against exact: {gap.max():.5f} at z = {Z[gap.argmax()]:.2f}"
     )
     for name, activation in (("GELU", F.gelu), ("SiLU", F.silu)):
-        H = activation(Z)
-        print(f"{name} is lowest at z = {Z[H.argmin()]:.2f}: {H.min():.3f}")
+        A = activation(Z)
+        print(f"{name} is lowest at z = {Z[A.argmin()]:.2f}: {A.min():.3f}")
     # --8<-- [end:gelu]
-
-    # --8<-- [start:swiglu-run]
-    d = 12  # the width of the data flowing through the block
-    hidden_plain = 4 * d  # a plain block: d -> 4d -> d, 2 matrices
-    hidden_gated = 2 * 4 * d // 3  # a gated block: 3 matrices of (2/3)(4d)
-    generator = torch.Generator().manual_seed(0)
-    W = torch.randn(hidden_gated, d, generator=generator)
-    V = torch.randn(hidden_gated, d, generator=generator)
-    W2 = torch.randn(d, hidden_gated, generator=generator)
-    X_tokens = torch.randn(5, d, generator=generator)  # 5 inputs of width d
-    print(f"SwiGLU block: {tuple(X_tokens.shape)} -> ", end="")
-    print(f"{tuple(swiglu(X_tokens, W, V, W2).shape)}")
-    plain, gated = 2 * d * hidden_plain, 3 * d * hidden_gated
-    print(f"weights, plain block: 2 x {d} x {hidden_plain} = {plain}")
-    print(f"weights, gated block: 3 x {d} x {hidden_gated} = {gated}")
-    # --8<-- [end:swiglu-run]
 
 
 if __name__ == "__main__":

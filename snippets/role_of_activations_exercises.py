@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from role_of_activations import (
+    ACTIVATIONS,
     Activation,
     Params,
     accuracy,
@@ -18,7 +19,7 @@ from role_of_activations import (
 )
 
 
-# --8<-- [start:ex1]
+# --8<-- [start:ex3]
 def copy_params(params: Params) -> Params:
     """A separate copy of the weights and biases, ready to train on its own."""
     return [
@@ -30,10 +31,6 @@ def copy_params(params: Params) -> Params:
     ]
 
 
-# --8<-- [end:ex1]
-
-
-# --8<-- [start:ex3]
 def never_positive(
     params: Params, X: torch.Tensor, activation: Activation
 ) -> list[int]:
@@ -47,43 +44,27 @@ def never_positive(
 # --8<-- [end:ex3]
 
 
-# --8<-- [start:ex4]
-def sigmoid_as_tanh(params: Params) -> Params:
-    """Weights for a tanh network that computes exactly what the sigmoid
-    network with `params` computes, using sigmoid(z) = (1 + tanh(z/2)) / 2."""
-    converted = []
-    for number, (W, b) in enumerate(params):
-        W, b = W.detach(), b.detach()
-        if number > 0:
-            # this layer's input was sigmoid(z) = 1/2 + tanh(z/2)/2: the
-            # tanh part arrives through W/2, the constant 1/2 as W @ (1/2, ...)
-            W, b = W / 2, b + W.sum(dim=1) / 2
-        if number < len(params) - 1:
-            # a hidden layer: hand tanh z/2 instead of z
-            W, b = W / 2, b / 2
-        converted.append((W, b))
-    return converted
-
-
-# --8<-- [end:ex4]
-
-
 def main() -> None:
     # The lesson's data, its start and its learning rate (the page has them).
     seed_everything(0)
     device = get_device()
-    X, y = make_moons(200, device)
+    X, y = make_moons(200, device)  # to train on
+    X_test, y_test = make_moons(1000, device)  # fresh points, to test on
     sizes, lr, num_epochs = [2, 16, 16, 1], 0.4, 1000
-    runs = {"sigmoid": init_params(sizes, device)}
-    train(runs["sigmoid"], X, y, torch.sigmoid, lr, num_epochs)
 
     # --8<-- [start:ex1-run]
-    params = copy_params(runs["sigmoid"])  # the lesson's run: 1000 epochs
-    for total in (2000, 3000):
-        more = train(params, X, y, torch.sigmoid, lr, num_epochs=1000)
+    for name, lr_tried in (
+        ("sigmoid", 4 * lr),
+        ("sigmoid", 16 * lr),
+        ("tanh", 16 * lr),
+    ):
+        activation = ACTIVATIONS[name]
+        params = init_params(sizes, device)  # the lesson's start
+        losses = train(params, X, y, activation, lr_tried, num_epochs)
         print(
-            f"sigmoid after {total} epochs: loss {more[-1].item():.4f}, "
-            f"accuracy {accuracy(params, X, y, torch.sigmoid):.1f}%"
+            f"{name}, lr {lr_tried:.1f}: loss {losses[-1].item():.4f}, "
+            f"training {accuracy(params, X, y, activation):.1f}%, "
+            f"test {accuracy(params, X_test, y_test, activation):.1f}%"
         )
     # --8<-- [end:ex1-run]
 
@@ -94,7 +75,8 @@ def main() -> None:
         losses = train(params, X, y, activation, lr, num_epochs)
         print(
             f"{name}: loss {losses[-1].item():.4f}, "
-            f"accuracy {accuracy(params, X, y, activation):.1f}%"
+            f"training {accuracy(params, X, y, activation):.1f}%, "
+            f"test {accuracy(params, X_test, y_test, activation):.1f}%"
         )
     # --8<-- [end:ex2-run]
 
@@ -116,26 +98,10 @@ def main() -> None:
     losses = train(params, X, y, F.leaky_relu, lr, num_epochs)
     print(
         f"Leaky ReLU after {num_epochs} epochs: loss {losses[-1].item():.4f}, "
-        f"accuracy {accuracy(params, X, y, F.leaky_relu):.1f}%, "
+        f"training accuracy {accuracy(params, X, y, F.leaky_relu):.1f}%, "
         f"never positive {never_positive(params, X, F.leaky_relu)}"
     )
     # --8<-- [end:ex3-run]
-
-    # --8<-- [start:ex4-run]
-    # float64 on the CPU: the two networks should agree to rounding error
-    # (Apple's MPS has no float64)
-    X64 = X.cpu().double()
-    # the lesson's trained sigmoid network
-    sigmoid_net = [
-        (W.detach().cpu().double(), b.detach().cpu().double())
-        for W, b in runs["sigmoid"]
-    ]
-    tanh_net = sigmoid_as_tanh(sigmoid_net)
-    sigmoid_logits, _ = forward(X64, sigmoid_net, torch.sigmoid)
-    tanh_logits, _ = forward(X64, tanh_net, torch.tanh)
-    gap = (sigmoid_logits - tanh_logits).abs().max().item()
-    print(f"largest difference between the two networks' logits: {gap:.1e}")
-    # --8<-- [end:ex4-run]
 
 
 if __name__ == "__main__":

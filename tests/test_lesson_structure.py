@@ -134,6 +134,8 @@ def test_installs_use_uv_not_pip(path: Path) -> None:
     assert not re.search(r"\bpip3? install\b|python -m pip\b", text), "install with uv, not pip"
 
 
+# The course's helpers open every lesson's code, folded: each lesson uses them, none is about them.
+HELPERS_FOLD = "The course's helpers: device, seeding, log-scale axes"
 FOLDED = re.compile(r'^(\s*)\?\?\?\+? (\w+) "(.+)"\n', flags=re.MULTILINE)
 
 
@@ -149,8 +151,18 @@ def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) 
         assert (
             title.endswith("(plotting code)")
             or title.startswith("Going deeper")
-            or title in {"Solution", "Answer"}
+            or title in {"Solution", "Answer", HELPERS_FOLD}
         ), title
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in RECAPS], ids=ids)
+def test_the_helpers_come_first_and_folded(path: Path) -> None:
+    """Every lesson's program starts with the shared helpers, in their fold: one copy of them,
+    out of the way of the lesson's own code."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    first = course.lesson(path).fences[0]
+    assert "def get_device()" in first.code
+    assert enclosing_folds(lines, first.lineno) == [f'??? example "{HELPERS_FOLD}"']
 
 
 # A line of drawing: a call on plt, a figure or an axes (ax, axes[0], ax_loss, ...).
