@@ -343,7 +343,7 @@ def test_module_follows_the_same_path() -> None:
     hand = torch.tensor(hand_losses, dtype=torch.float64)
     gaps = (torch.tensor(module_losses, dtype=torch.float64) - hand).abs()
     # "never differ by more than about 1e-15" (1.1e-15 here), "under 100 eps" (70 here)
-    assert 3e-16 < gaps.max().item() < 3e-15
+    assert gaps.max().item() < 3e-15  # 1.1e-15 here, 1.1e-16 on a GPU: rounding
     assert (gaps / hand).max().item() < 100 * EPS64
     assert (gaps / hand).max().item() < 1e-13  # 13 significant digits or more
     # the parameters too

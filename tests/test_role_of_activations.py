@@ -444,13 +444,16 @@ def test_exercise_1_the_sigmoid_at_its_own_learning_rate() -> None:
     assert (
         f"At a rate of 1.6 the sigmoid network reaches a loss of {loss_16} and {train_16}" in text
     )
-    assert f"at 6.4, {loss_64} and {train_64}, as tanh did at 0.4" in text
+    # "about 0.02": its fourth digit differs between machines (0.0207 here, 0.0205 on a GPU)
+    assert abs(float(loss_64) - 0.02) < 0.002
+    assert f"at 6.4, about 0.02 and {train_64}, as tanh did at 0.4" in text
     assert train_64 == accuracy("tanh")
     assert f"Their test accuracies, {test_16} and {test_64}, straddle tanh's" in text
     assert f"straddle tanh's {held_out_accuracy('tanh')}" in text
     assert float(test_16[:-1]) > float(held_out_accuracy("tanh")[:-1]) > float(test_64[:-1])
     tanh_loss, tanh_train, _ = found["tanh", "6.4"]
-    assert f"which at 6.4 ends at a loss of {tanh_loss} and {tanh_train}" in text
+    assert float(tanh_loss) > 10  # diverged: its digits are not worth stating
+    assert f"which at 6.4 ends at a loss above 10 and {tanh_train}" in text
     assert "A rate 16 times larger made up for it" in text  # the summary
 
 
