@@ -92,9 +92,7 @@ def draw_decision_boundary(
 
 # --8<-- [start:bce]
 def bce_by_hand(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy straight from its formula: the sigmoid turns each
-    logit into a probability, then the log of the probability of the right
-    class is averaged and negated."""
+    """Binary cross-entropy straight from its formula: sigmoid, then logs."""
     p = torch.sigmoid(logits)  # (N, 1): the probability of class 1
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
 
@@ -110,8 +108,7 @@ def train(
     lr: float,
     num_epochs: int,
 ) -> list[float]:
-    """Full-batch gradient descent on the binary cross-entropy of `model`'s
-    logits. Returns the loss of every epoch."""
+    """Full-batch gradient descent on the BCE; returns every epoch's loss."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses: list[float] = []
     for _ in range(num_epochs):
@@ -126,8 +123,7 @@ def train(
 
 
 def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    """The fraction of points whose predicted class is right. A logit above
-    0 means a probability above 0.5: class 1."""
+    """The fraction of points whose logit has the right sign."""
     with torch.no_grad():
         logits: torch.Tensor = model(X)  # (N, 1)
     predicted = (logits > 0).float()  # (N, 1): 0.0 or 1.0
@@ -163,9 +159,8 @@ def draw_boundaries(
 def derivative(
     activation: Callable[[torch.Tensor], torch.Tensor], u: torch.Tensor
 ) -> torch.Tensor:
-    """The derivative of an elementwise function at every entry of u, by
-    autograd: each output depends on its own input only, so the gradient of
-    their sum holds every derivative at once."""
+    """Autograd's derivative at every entry of u: each output depends on its
+    own input only, so the gradient of their sum holds them all."""
     u = u.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(activation(u).sum(), u)
     return grad
@@ -234,9 +229,8 @@ def relu_interpolant(
     x_high: float,
     num_units: int,
 ) -> nn.Sequential:
-    """A 1 -> H -> 1 ReLU network (H = num_units) whose weights are set by
-    hand: it joins the points (t_j, f(t_j)) at H + 1 evenly spaced knots t_j
-    with straight segments. Hidden unit j is a hinge at knot t_j."""
+    """A 1 -> H -> 1 ReLU network, set by hand, joining (t_j, f(t_j)) at
+    H + 1 evenly spaced knots t_j; hidden unit j is a hinge at t_j."""
     knots = torch.linspace(x_low, x_high, num_units + 1)  # (H + 1,)
     values = f(knots)  # (H + 1,)
     slopes = values.diff() / knots.diff()  # (H,): slope of each segment
@@ -362,8 +356,7 @@ def main() -> None:
     p_minus_y = (torch.sigmoid(logits) - targets).flatten()
     for g, d in zip(grad_z.tolist(), p_minus_y.tolist(), strict=True):
         print(f"N * dL/dz = {g:+.4f}   p - y = {d:+.4f}")
-    # confident, wrong logits: in float32, sigmoid(-200) rounds to 0 and
-    # sigmoid(20) to 1, so the literal formula takes the log of 0
+    # confident, wrong logits
     for z, label in ((-200.0, 1.0), (20.0, 0.0)):
         far = torch.tensor([[z]], device=device)
         target = torch.tensor([[label]], device=device)
@@ -413,8 +406,7 @@ def main() -> None:
     # --8<-- [end:plot-boundaries]
 
     # --8<-- [start:collapse]
-    # float64 on the CPU (Apple GPUs have no float64), so that rounding is
-    # far below anything we compare
+    # float64 on the CPU (Apple GPUs have no float64): tiny rounding
     first = nn.Linear(2, 16, dtype=torch.float64)
     second = nn.Linear(16, 1, dtype=torch.float64)
     W1, b1 = first.weight, first.bias  # (16, 2), (16,)
@@ -423,8 +415,7 @@ def main() -> None:
     stacked = second(first(X64))  # (N, 1): two layers, no activation
     W = W2 @ W1  # (1, 2): one layer's weights
     b = W2 @ b1 + b2  # (1,): and its bias
-    # X64 holds one point per row, so each row's weighted sum with W's one
-    # row is X64 @ W.T (W transposed), as nn.Linear(2, 1) computes it
+    # one point per row, so W transposed (W.T), as nn.Linear computes it
     single = X64 @ W.T + b  # (N, 2) @ (2, 1) + (1,) -> (N, 1)
     gap = (stacked - single).abs().max().item()
     w1, w2 = W.flatten().tolist()

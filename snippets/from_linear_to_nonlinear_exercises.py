@@ -3,20 +3,12 @@ Neural Networks?"""
 
 import math
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 # isort: split
-from from_linear_to_nonlinear import (
-    accuracy,
-    draw_decision_boundary,
-    make_moons,
-    max_error,
-    relu_interpolant,
-    train,
-)
+from from_linear_to_nonlinear import accuracy, max_error, relu_interpolant
 from helpers import get_device, seed_everything
 
 
@@ -27,8 +19,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def count_by_formula(sizes: list[int]) -> int:
-    """Layer sizes [n_0, n_1, ..., n_L]: each layer has n_in * n_out weights
-    and n_out biases."""
+    """Sizes [n_0, ..., n_L]: n_in * n_out weights, n_out biases a layer."""
     inputs, outputs = sizes[:-1], sizes[1:]  # each layer's n_in and n_out
     return sum(
         n_in * n_out + n_out
@@ -49,54 +40,6 @@ def make_mlp(sizes: list[int]) -> nn.Sequential:
 
 
 # --8<-- [start:ex2]
-def collapse(first: nn.Linear, second: nn.Linear) -> nn.Linear:
-    """One nn.Linear that computes second(first(x)): weight W2 @ W1, bias
-    W2 @ b1 + b2."""
-    W1, b1, W2, b2 = first.weight, first.bias, second.weight, second.bias
-    single = nn.Linear(first.in_features, second.out_features)
-    with torch.no_grad():
-        single.weight.copy_(W2 @ W1)
-        single.bias.copy_(W2 @ b1 + b2)
-    return single.to(W1.device)
-
-
-# --8<-- [end:ex2]
-
-
-# --8<-- [start:ex2-plot]
-def draw_collapsed(
-    single: nn.Linear, linear: nn.Linear, X: torch.Tensor, y: torch.Tensor
-) -> None:
-    """One panel: the collapsed layer's boundary over the points, with
-    logistic regression's boundary dashed on top, and a legend below."""
-    fig, ax = plt.subplots(figsize=(5.4, 4.6), layout="constrained")
-    draw_decision_boundary(ax, single, X, y, "Two layers, no activation")
-    x_lim, y_lim = ax.get_xlim(), ax.get_ylim()
-    # logistic regression's boundary, logit 0: x2 = -(w1 x1 + b) / w2
-    (w1, w2), b = linear.weight.flatten().tolist(), linear.bias.item()
-    x1 = torch.linspace(x_lim[0], x_lim[1], 2)
-    x2 = -(w1 * x1 + b) / w2
-    ax.plot(x1, x2, "--", color="tab:red", lw=2, label="logistic regression")
-    ax.plot([], [], "-", color="black", lw=1, label="two layers, collapsed")
-    ax.set_xlim(x_lim)
-    ax.set_ylim(y_lim)
-    # a little larger than usual: a solution's fold narrows the figure
-    ax.tick_params(labelsize=11)
-    ax.title.set_fontsize(13)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=11)
-    fig.set_label(
-        "The two moons with the boundary of the two-layer network without an "
-        "activation, a straight line, and logistic regression's boundary "
-        "dashed: the two lines almost coincide, and both put the tip of each "
-        "moon on the wrong side."
-    )
-    plt.show()
-
-
-# --8<-- [end:ex2-plot]
-
-
-# --8<-- [start:ex3]
 def xor_network() -> nn.Sequential:
     """A 2 -> 2 -> 1 ReLU network with weights set by hand: logit
     ReLU(x1 + x2) - 2 ReLU(x1 + x2 - 1) - 0.5."""
@@ -110,10 +53,10 @@ def xor_network() -> nn.Sequential:
     return nn.Sequential(hidden, nn.ReLU(), output)
 
 
-# --8<-- [end:ex3]
+# --8<-- [end:ex2]
 
 
-# --8<-- [start:ex4]
+# --8<-- [start:ex3]
 def train_regression(
     model: nn.Module,
     x: torch.Tensor,
@@ -134,19 +77,14 @@ def train_regression(
     return losses
 
 
-# --8<-- [end:ex4]
+# --8<-- [end:ex3]
 
 
 def main() -> None:
-    # The lesson's data and settings (the lesson page already has them).
+    # The lesson's settings (the lesson page already has them).
     seed_everything(0)
     device = get_device()
-    X, y = make_moons(200, device)
-    X_test, y_test = make_moons(1000, device)
-    lr, num_epochs = 1.0, 500
     x_low, x_high = -math.pi, math.pi
-    linear = nn.Linear(2, 1).to(device)  # logistic regression, trained
-    train(linear, X, y, lr, num_epochs)
 
     # --8<-- [start:ex1-run]
     for sizes in ([2, 64, 64, 1], [784, 128, 10]):
@@ -158,34 +96,6 @@ def main() -> None:
     # --8<-- [end:ex1-run]
 
     # --8<-- [start:ex2-run]
-    seed_everything(0)  # the same start on every run
-    first, second = nn.Linear(2, 16), nn.Linear(16, 1)
-    no_activation = nn.Sequential(first, second).to(device)
-    losses = train(no_activation, X, y, lr, num_epochs)
-    print(
-        f"no activation: loss {losses[-1]:.4f}, accuracy "
-        f"{accuracy(no_activation, X, y):.1%} (train), "
-        f"{accuracy(no_activation, X_test, y_test):.1%} (test)"
-    )
-    single = collapse(first, second)
-    with torch.no_grad():
-        gap = (no_activation(X) - single(X)).abs().max().item()
-    print(f"largest difference between their logits: {gap:.1e}")
-    for name, layer in (
-        ("two layers as one", single),
-        ("logistic regression", linear),
-    ):
-        (w1, w2), b = layer.weight.flatten().tolist(), layer.bias.item()
-        print(f"{name:<19} w1 = {w1:+.3f}, w2 = {w2:+.3f}, b = {b:+.3f}")
-        # the boundary, logit 0: w1 x1 + w2 x2 + b = 0, solved for x2
-        print(f"{'':<19} boundary x2 = {-w1 / w2:.3f} x1 + {-b / w2:.3f}")
-    # --8<-- [end:ex2-run]
-
-    # --8<-- [start:ex2-draw]
-    draw_collapsed(single, linear, X, y)
-    # --8<-- [end:ex2-draw]
-
-    # --8<-- [start:ex3-run]
     X_xor = torch.tensor(
         [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], device=device
     )
@@ -199,9 +109,9 @@ def main() -> None:
             f"class {int(logit.item() > 0)}, label {int(label.item())}"
         )
     print(f"accuracy: {accuracy(xor_net, X_xor, y_xor):.0%}")
-    # --8<-- [end:ex3-run]
+    # --8<-- [end:ex2-run]
 
-    # --8<-- [start:ex4-run]
+    # --8<-- [start:ex3-run]
     x_train = torch.linspace(x_low, x_high, 200, device=device)[:, None]
     y_train = torch.sin(x_train)  # (200, 1)
     seed_everything(0)  # the same random start on every run
@@ -223,7 +133,7 @@ def main() -> None:
         f"hand-made: loss {hand_loss:.5f}; largest error "
         f"{max_error(hand_made, torch.sin, x_low, x_high, device):.4f}"
     )
-    # --8<-- [end:ex4-run]
+    # --8<-- [end:ex3-run]
 
 
 if __name__ == "__main__":

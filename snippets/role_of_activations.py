@@ -44,10 +44,8 @@ Params = list[tuple[torch.Tensor, torch.Tensor]]
 def init_params(
     sizes: list[int], device: torch.device, seed: int = 0
 ) -> Params:
-    """Weights and biases drawn as nn.Linear draws them by default: uniform on
-    [-1/sqrt(fan_in), 1/sqrt(fan_in)]. The draw uses its own generator on the
-    CPU, so every call with the same seed starts from the same numbers, on
-    every device."""
+    """Drawn as nn.Linear draws them: uniform on +-1/sqrt(fan_in), by a
+    seeded CPU generator, so every call and device gets the same start."""
     generator = torch.Generator().manual_seed(seed)
     params = []
     for fan_in, fan_out in pairwise(sizes):
@@ -115,8 +113,7 @@ def accuracy(
 def layer_gradient_norms(
     params: Params, X: torch.Tensor, y: torch.Tensor, activation: Activation
 ) -> list[float]:
-    """The size (norm) of the loss's gradient for each layer's weights W,
-    first layer first. Leaves the .grad of params untouched."""
+    """The norm of dL/dW per layer, first layer first; .grad untouched."""
     logits, _ = forward(X, params, activation)
     loss = F.binary_cross_entropy_with_logits(logits, y)
     grads = torch.autograd.grad(loss, [W for W, _ in params])
@@ -130,9 +127,8 @@ def layer_gradient_norms(
 def backward_signals(
     params: Params, X: torch.Tensor, y: torch.Tensor, activation: Activation
 ) -> tuple[list[float], list[float]]:
-    """For each layer, first layer first: the norm of the backward signal
-    dL/dZ, and the root mean square of dL/dW (the size of a typical entry).
-    Leaves the .grad of params untouched."""
+    """Per layer, first layer first: the norm of dL/dZ and the root mean
+    square of dL/dW (a typical entry's size); .grad untouched."""
     logits, Z_hidden = forward(X, params, activation)
     loss = F.binary_cross_entropy_with_logits(logits, y)
     Z_all = [*Z_hidden, logits]  # the last layer's "pre-activations": logits
@@ -183,10 +179,9 @@ DERIVATIVES: dict[str, tuple[Activation, float]] = {
 def saturation(
     params: Params, X: torch.Tensor, name: str
 ) -> list[tuple[float, float]]:
-    """For each hidden layer: the fraction of pre-activations (all examples,
-    all units) in the flat tails, where the derivative is under a tenth of
-    its largest value, and the mean derivative as a fraction of that
-    largest value."""
+    """Per hidden layer: the fraction of pre-activations in the flat tails
+    (derivative under a tenth of its largest), and the mean derivative
+    as a fraction of its largest."""
     derivative, largest = DERIVATIVES[name]
     with torch.no_grad():
         _, Z_hidden = forward(X, params, ACTIVATIONS[name])
@@ -199,23 +194,16 @@ def saturation(
 
 
 def report(label: str, measured: list[tuple[float, float]]) -> None:
-    """Print one row of saturation's results for a two-hidden-layer net."""
-    (tails1, mean1), (tails2, mean2) = measured
-    print(
-        f"{label:<26} {tails1:>8.1%} {tails2:>9.1%}  "
-        f"{mean1:>9.2f} {mean2:>9.2f}"
-    )
+    """Print one row of saturation's results for two hidden layers."""
+    (t1, m1), (t2, m2) = measured
+    print(f"{label:<26} {t1:>8.1%} {t2:>9.1%}  {m1:>9.2f} {m2:>9.2f}")
 
 
 def scale_first_layer(params: Params, factor: float) -> Params:
-    """A copy of params with the first layer's weights and biases multiplied
-    by factor."""
-    scaled = []
-    for number, (W, b) in enumerate(params):
-        f = factor if number == 0 else 1.0
-        W, b = (f * W).detach(), (f * b).detach()
-        scaled.append((W.requires_grad_(), b.requires_grad_()))
-    return scaled
+    """A copy of params with the first layer's W and b times factor."""
+    scaled = [(W.detach().clone(), b.detach().clone()) for W, b in params]
+    scaled[0] = (factor * scaled[0][0], factor * scaled[0][1])
+    return [(W.requires_grad_(), b.requires_grad_()) for W, b in scaled]
 
 
 # --8<-- [end:saturation]
@@ -223,8 +211,7 @@ def scale_first_layer(params: Params, factor: float) -> Params:
 
 # --8<-- [start:modern]
 def leaky_relu_01(Z: torch.Tensor) -> torch.Tensor:
-    """Leaky ReLU with slope 0.1 for negative inputs (PyTorch's default is
-    0.01, too flat to see on a plot)."""
+    """Leaky ReLU with slope 0.1 (the default, 0.01, is too flat to see)."""
     return F.leaky_relu(Z, negative_slope=0.1)
 
 
@@ -515,12 +502,9 @@ def main() -> None:
     # --8<-- [end:first-gradients]
 
     # --8<-- [start:dead-count]
-    width = sizes[1]
-    at_start = dead_units(init_params(sizes, device), X)
-    trained = dead_units(runs["ReLU"], X)
-    print(f"dead units (of {width}) per hidden layer, at the start: {at_start}")
+    print("dead units per hidden layer, at the start and after training:")
     print(
-        f"dead units (of {width}) per hidden layer, after training: {trained}"
+        dead_units(init_params(sizes, device), X), dead_units(runs["ReLU"], X)
     )
     # --8<-- [end:dead-count]
 
@@ -529,10 +513,8 @@ def main() -> None:
     params = init_params(sizes, device)
     print(f"lr = {big_lr}: dead units per hidden layer after each step")
     for step in range(1, 7):
-        loss_before = train(params, X, y, torch.relu, big_lr, num_epochs=1)
-        print(
-            f"  step {step}: loss before it {loss_before.item():.3f}, ", end=""
-        )
+        before = train(params, X, y, torch.relu, big_lr, num_epochs=1).item()
+        print(f"  step {step}: loss before it {before:.3f}, ", end="")
         print(f"dead after it {dead_units(params, X)}")
     later = train(params, X, y, torch.relu, big_lr, num_epochs - 6)
     print(f"after {num_epochs} steps: dead {dead_units(params, X)}, ", end="")
@@ -553,8 +535,7 @@ def main() -> None:
 
     # --8<-- [start:saturation-run]
     print(f"{'':<26} {'in the flat tails':>18}  {'mean derivative/max':>19}")
-    print(f"{'':<26} {'layer 1':>8} {'layer 2':>9}", end="")
-    print(f"  {'layer 1':>9} {'layer 2':>9}")
+    print(" " * 27 + " layer 1   layer 2    layer 1   layer 2")
     for name in ("sigmoid", "tanh"):
         report(
             f"{name}, start", saturation(init_params(sizes, device), X, name)
@@ -576,17 +557,14 @@ def main() -> None:
         f"{accuracy(big, X, y, torch.tanh):.1f}%, "
         f"test {accuracy(big, X_test, y_test, torch.tanh):.1f}%"
     )
-    # how far training moved W1: its distance, and that as a fraction of W1's
-    # starting size (both norms)
-    usual_W1_start = init_params(sizes, device)[0][0]
+    # how far training moved W1, and that as a fraction of its starting size
     for label, W1, W1_start in (
-        ("usual start", runs["tanh"][0][0], usual_W1_start),
+        ("usual start", runs["tanh"][0][0], init_params(sizes, device)[0][0]),
         ("10x layer 1", big[0][0], big_W1_start),
     ):
         moved, size = (W1 - W1_start).norm().item(), W1_start.norm().item()
         print(
-            f"{label}: W1 moved by {moved:.2f}, {moved / size:.0%} of "
-            f"its starting size {size:.2f}"
+            f"{label}: W1 moved by {moved:.2f}, {moved / size:.0%} of its size"
         )
     # --8<-- [end:big-start]
 
@@ -607,31 +585,27 @@ def main() -> None:
         signals[name], weight_rms[name] = backward_signals(
             params, X, y, ACTIVATIONS[name]
         )
-    print("norm of dL/dz, layer 1 (input) ... layer 8 (output):")
-    for name, values in signals.items():
-        print(f"{name:<8}", " ".join(f"{value:.1e}" for value in values))
-    print("root mean square of dL/dW, layer 1 ... layer 8:")
-    for name, values in weight_rms.items():
-        print(f"{name:<8}", " ".join(f"{value:.1e}" for value in values))
+    tables = {"norm of dL/dz": signals, "rms of dL/dW": weight_rms}
+    for title, table in tables.items():
+        print(f"{title}, layer 1 (input) ... layer 8 (output):")
+        for name, values in table.items():
+            print(f"{name:<8}", " ".join(f"{value:.1e}" for value in values))
     # --8<-- [end:deep]
 
     # --8<-- [start:deep-factors]
     print("         mean phi'  mean phi'^2  predicted  measured")
     for name in ("sigmoid", "tanh", "ReLU"):
         derivative, _ = DERIVATIVES[name]
+        start = init_params(deep_sizes, device)
         with torch.no_grad():
-            _, Z_hidden = forward(
-                X, init_params(deep_sizes, device), ACTIVATIONS[name]
-            )
+            _, Z_hidden = forward(X, start, ACTIVATIONS[name])
         slopes = torch.cat([derivative(Z) for Z in Z_hidden])  # all units
         mean, mean_square = slopes.mean().item(), (slopes**2).mean().item()
         predicted = math.sqrt(3 / mean_square)  # shrinking per layer, by rule
         steps = len(signals[name]) - 1  # 7 steps back, layer 8 to layer 1
         measured = (signals[name][-1] / signals[name][0]) ** (1 / steps)
-        print(
-            f"{name:<8} {mean:>9.2f} {mean_square:>12.3f} "
-            f"{predicted:>9.1f}x {measured:>8.1f}x"
-        )
+        print(f"{name:<8} {mean:>9.2f} {mean_square:>12.3f}", end="")
+        print(f" {predicted:>9.1f}x {measured:>8.1f}x")
     # --8<-- [end:deep-factors]
 
     # --8<-- [start:plot-signals]
@@ -641,22 +615,6 @@ def main() -> None:
     # --8<-- [start:plot-modern]
     draw_modern(torch.linspace(-4, 3, 701))
     # --8<-- [end:plot-modern]
-
-    # --8<-- [start:gelu]
-    # float64 on the CPU, so that the comparison is not blurred by rounding
-    # (Apple's MPS has no float64)
-    Z = torch.linspace(-6, 6, 12001, dtype=torch.float64)
-    exact = Z * 0.5 * (1 + torch.erf(Z / math.sqrt(2)))  # z * Phi(z)
-    print(f"nn.GELU() default: approximate={torch.nn.GELU().approximate!r}")
-    print(f"F.gelu against z * Phi(z): {(F.gelu(Z) - exact).abs().max():.1e}")
-    gap = (F.gelu(Z, approximate="tanh") - F.gelu(Z)).abs()
-    print(
-        f"tanh form against exact: {gap.max():.5f} at z = {Z[gap.argmax()]:.2f}"
-    )
-    for name, activation in (("GELU", F.gelu), ("SiLU", F.silu)):
-        A = activation(Z)
-        print(f"{name} is lowest at z = {Z[A.argmin()]:.2f}: {A.min():.3f}")
-    # --8<-- [end:gelu]
 
 
 if __name__ == "__main__":

@@ -328,42 +328,7 @@ def test_exercise_1_counts() -> None:
     assert "PyTorch agrees." in text
 
 
-def test_exercise_2_no_activation() -> None:
-    (X, y, X_test, y_test), linear, _ = lesson_models()
-    lesson.train(linear, X, y, LR, NUM_EPOCHS)
-    linear_loss = F.binary_cross_entropy_with_logits(linear(X), y).item()
-    seed_everything(0)
-    first, second = nn.Linear(2, 16), nn.Linear(16, 1)
-    no_activation = nn.Sequential(first, second).to(X.device)
-    losses = lesson.train(no_activation, X, y, LR, NUM_EPOCHS)
-    text = page()
-    assert pct(lesson.accuracy(no_activation, X, y)) == pct(lesson.accuracy(linear, X, y))
-    assert "the same training accuracy" in text
-    gap_in_points = abs(
-        lesson.accuracy(no_activation, X_test, y_test) - lesson.accuracy(linear, X_test, y_test)
-    )
-    assert round(gap_in_points * 1000) == 1
-    assert "a test accuracy one point in 1000 away" in text
-    assert abs(losses[-1] - linear_loss) <= 0.00015
-    assert "a final loss within 0.0001" in text
-    single = exercises.collapse(first, second)
-    with torch.no_grad():
-        gap = (no_activation(X) - single(X)).abs().max().item()
-    assert gap < 1e-5
-    assert "(below $10^{-5}$)" in text
-    # weights that differ a little, yet almost the same line x2 = -(w1 x1 + b) / w2
-    printed, lines = [], []
-    for layer in (single, linear):
-        (w1, w2), b = layer.weight.flatten().tolist(), layer.bias.item()
-        printed.append(f"{w1:+.3f} {w2:+.3f} {b:+.3f}")
-        lines.append((-w1 / w2, -b / w2))
-    assert printed[0] != printed[1]
-    assert abs(lines[0][0] - lines[1][0]) < 0.01
-    assert abs(lines[0][1] - lines[1][1]) < 0.01
-    assert "differ a little from logistic regression's but draw almost the same line" in text
-
-
-def test_exercise_3_xor() -> None:
+def test_exercise_2_xor() -> None:
     X_xor = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y_xor = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
     net = exercises.xor_network()
@@ -381,7 +346,7 @@ def test_exercise_3_xor() -> None:
     assert "The best a line can do is three points out of four" in page()
 
 
-def test_exercise_4_trained_against_hand_made() -> None:
+def test_exercise_3_trained_against_hand_made() -> None:
     device = get_device()
     x_train = torch.linspace(X_LOW, X_HIGH, 200, device=device)[:, None]
     y_train = torch.sin(x_train)

@@ -6,7 +6,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import role_of_activations as lesson
-import role_of_activations_exercises as exercises
 import torch
 import torch.nn.functional as F
 from from_linear_to_nonlinear import make_moons
@@ -407,19 +406,6 @@ def test_modern_activations() -> None:
         assert dA.max().item() > 1  # overshoots 1 on the right
     _, d_leaky = lesson.curves(lesson.MODERN["Leaky ReLU (0.1)"], Z)
     assert d_leaky.min().item() > 0  # never 0
-    # float64 on the CPU, as on the page
-    Z64 = torch.linspace(-6, 6, 12001, dtype=torch.float64)
-    assert nn.GELU().approximate == "none"
-    exact = Z64 * 0.5 * (1 + torch.erf(Z64 / math.sqrt(2)))
-    text = page()
-    assert f"to {(F.gelu(Z64) - exact).abs().max().item():.1e}, rounding error" in text
-    gap = (F.gelu(Z64, approximate="tanh") - F.gelu(Z64)).abs()
-    assert f"off by at most {gap.max().item():.5f}, at $z = {Z64[gap.argmax()].item():.2f}$" in text
-    gelu, silu = F.gelu(Z64), F.silu(Z64)
-    assert (
-        f"GELU dips to ${gelu.min().item():.3f}$ at $z = {Z64[gelu.argmin()].item():.2f}$" in text
-    )
-    assert f"SiLU to ${silu.min().item():.3f}$ at $z = {Z64[silu.argmin()].item():.2f}$" in text
     # the figure's description: Leaky ReLU (slope 0.1) at -0.4 for z = -4
     values, _ = lesson.curves(lesson.MODERN["Leaky ReLU (0.1)"], torch.tensor([-4.0]))
     assert abs(values.item() + 0.4) < 1e-6
@@ -480,36 +466,3 @@ def test_exercise_2_modern_activations_on_the_moons() -> None:
     assert f"SiLU {silu_accuracy} (loss {silu_loss}, test {silu_test})" in text
     assert {gelu_accuracy, silu_accuracy, accuracy("ReLU")} == {"99.0%", "99.5%"}
     assert "found all three at 99.0% to 99.5% training accuracy" in text
-
-
-def test_exercise_3_leaky_relu_and_a_dead_layer() -> None:
-    X, y = data()
-    start = lesson.init_params(SIZES, X.device)
-    with torch.no_grad():
-        start[1][1].sub_(1.0)
-    assert lesson.dead_units(start, X) == [3, 16]
-    text = page()
-    assert "The shift kills all 16 units of the second layer" in text
-    relu = exercises.copy_params(start)
-    relu_grads = lesson.layer_gradient_norms(relu, X, y, torch.relu)
-    assert relu_grads[0] == relu_grads[1] == 0.0  # W2, and W1 behind it
-    # "nothing but the output layer's bias can ever move": a few steps change nothing else
-    lesson.train(relu, X, y, torch.relu, LR, num_epochs=20)
-    for (W, b), (W0, b0) in zip(relu[:2], start[:2], strict=True):
-        assert torch.equal(W, W0)
-        assert torch.equal(b, b0)
-    assert torch.equal(relu[2][0], start[2][0])
-    assert not torch.equal(relu[2][1], start[2][1])
-    assert "nothing but the output layer's bias can ever move" in text
-    leaky = exercises.copy_params(start)
-    grad_W2 = lesson.layer_gradient_norms(leaky, X, y, F.leaky_relu)[1]
-    assert f"starts at {grad_W2:.1e} instead of 0" in text
-    losses = lesson.train(leaky, X, y, F.leaky_relu, LR, NUM_EPOCHS)
-    # "for more than 800 epochs the loss stays near 0.69, hardly moving"
-    assert 0.69 < losses[:850].min().item() < losses[:850].max().item() < 0.70
-    assert losses[950].item() < 0.3  # "then, within a few dozen epochs, it drops"
-    leaky_accuracy = lesson.accuracy(leaky, X, y, F.leaky_relu)
-    assert f"ends at {losses[-1].item():.4f} and {leaky_accuracy:.1f}% training accuracy" in text
-    assert exercises.never_positive(leaky, X, F.leaky_relu) == [3, 15]
-    assert "with one of the 16 units back on for some points" in text
-    assert f"a dead layer got a gradient of {grad_W2:.1e} under Leaky ReLU" in text
