@@ -107,15 +107,19 @@ def train(
     y: torch.Tensor,
     lr: float,
     num_epochs: int,
+    loss_fn: Callable[
+        [torch.Tensor, torch.Tensor], torch.Tensor
+    ] = F.binary_cross_entropy_with_logits,
 ) -> list[float]:
-    """Full-batch gradient descent on the BCE; returns every epoch's loss."""
+    """Full-batch gradient descent on `loss_fn` (by default the BCE on
+    logits); returns every epoch's loss."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses: list[float] = []
     for _ in range(num_epochs):
         optimizer.zero_grad()  # 1. zero the gradients
         logits = model(X)  # 2. forward: (N, 1), one logit per point
-        # 3. loss: the sigmoid is inside, applied in a numerically safe way
-        loss = F.binary_cross_entropy_with_logits(logits, y)
+        # 3. loss: the BCE applies the sigmoid inside, in a numerically safe way
+        loss = loss_fn(logits, y)
         loss.backward()  # 4. backward: a .grad for every parameter
         optimizer.step()  # 5. step: every parameter moves against its grad
         losses.append(loss.item())

@@ -8,7 +8,12 @@ import torch.nn.functional as F
 from torch import nn
 
 # isort: split
-from from_linear_to_nonlinear import accuracy, max_error, relu_interpolant
+from from_linear_to_nonlinear import (
+    accuracy,
+    max_error,
+    relu_interpolant,
+    train,
+)
 from helpers import get_device, seed_everything
 
 
@@ -56,30 +61,6 @@ def xor_network() -> nn.Sequential:
 # --8<-- [end:ex2]
 
 
-# --8<-- [start:ex3]
-def train_regression(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    lr: float,
-    num_epochs: int,
-) -> list[float]:
-    """The lesson's loop with Module 1's loss, the mean squared error."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    losses: list[float] = []
-    for _ in range(num_epochs):
-        optimizer.zero_grad()  # 1. zero the gradients
-        y_hat = model(x)  # 2. forward
-        loss = F.mse_loss(y_hat, y)  # 3. loss
-        loss.backward()  # 4. backward
-        optimizer.step()  # 5. step
-        losses.append(loss.item())
-    return losses
-
-
-# --8<-- [end:ex3]
-
-
 def main() -> None:
     # The lesson's settings (the lesson page already has them).
     seed_everything(0)
@@ -118,9 +99,8 @@ def main() -> None:
     trained = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(
         device
     )
-    losses = train_regression(
-        trained, x_train, y_train, lr=0.05, num_epochs=3000
-    )
+    # the lesson's loop, with Module 1's loss in place of the cross-entropy
+    losses = train(trained, x_train, y_train, 0.05, 3000, loss_fn=F.mse_loss)
     hand_made = relu_interpolant(torch.sin, x_low, x_high, 16).to(device)
     with torch.no_grad():
         hand_loss = F.mse_loss(hand_made(x_train), y_train).item()

@@ -352,7 +352,7 @@ def test_exercise_3_trained_against_hand_made() -> None:
     y_train = torch.sin(x_train)
     seed_everything(0)
     trained = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
-    losses = exercises.train_regression(trained, x_train, y_train, lr=0.05, num_epochs=3000)
+    losses = lesson.train(trained, x_train, y_train, 0.05, 3000, loss_fn=F.mse_loss)
     trained_error = lesson.max_error(trained, torch.sin, X_LOW, X_HIGH, device)
     hand_made = lesson.relu_interpolant(torch.sin, X_LOW, X_HIGH, 16).to(device)
     with torch.no_grad():
@@ -374,7 +374,7 @@ def test_exercise_3_trained_against_hand_made() -> None:
     # a larger learning rate: the loss repeatedly climbs back up, once to over 3 times its best
     seed_everything(0)
     jumpy = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
-    fast = torch.tensor(exercises.train_regression(jumpy, x_train, y_train, 0.1, 1000))
+    fast = torch.tensor(lesson.train(jumpy, x_train, y_train, 0.1, 1000, loss_fn=F.mse_loss))
     assert (fast[1:] > fast[:-1]).sum().item() > 100
     assert (fast > 3 * fast.cummin(dim=0).values).any()
     assert "at 0.1 the loss repeatedly climbs back up on the way" in text
