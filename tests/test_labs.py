@@ -99,3 +99,64 @@ def test_module_1_lab_states_what_it_printed() -> None:
     speeds = [float(s) for s in re.findall(r"lowest [\d.]+ L/100 km at ([\d.]+) km/h", out)]
     assert len(speeds) == 3
     assert max(speeds) - min(speeds) <= 1.2  # "within about a km/h of each other"
+
+
+def test_module_2_lab_states_what_it_printed() -> None:
+    """Every number and comparison the Module 2 lab's prose states, against the build's output.
+    Training is chaotic (float32 sums in another order on a GPU, the GPU's own dropout masks), so
+    what depends on it is stated rounded or as a comparison, tested with margins that held across
+    seeds; the data, the split and the counts of flipped labels are the same on every device."""
+    out = printed(course.DOCS / "module-2" / "lab.py")
+    total = number(r"X: \(1650, 2\), y: \(1650, 1\), (\d+) labels flipped", out)
+    assert 0.09 < total / 1650 < 0.11  # "1 label in 10", "a ceiling of about 90%"
+    assert number(r"training +set: +150 points, +(\d+) labels flipped", out) == 10  # "140 correct"
+    assert number(r"validation set: +500 points, +(\d+) labels flipped", out) == 45  # "9.0%"
+    assert number(r"test +set: 1000 points, +(\d+) labels flipped", out) == 112  # "11.2%"
+    assert number(r"(\d+) batches per epoch", out) == 6  # "6 batches an epoch, 2400 steps"
+    assert re.search(r"the first: X \(25, 2\), y \(25, 1\)", out)
+    assert "  epoch 400: " in out
+    assert number(r"parameters: (\d+)", out) == 17025  # "17,025"
+
+    names = {"none": "no regularization", "decay": "weight decay 0.003", "dropout": "dropout 0.5"}
+
+    def final(run: str) -> float:
+        """A run's training loss after its last epoch, as it printed while training."""
+        return number(r"epoch 400: train loss ([\d.]+)", out.split(f"{names[run]}\n")[1])
+
+    def summary(run: str, pattern: str) -> float:
+        """A number from a run's three summary lines, printed after all three runs."""
+        found = re.search(rf"^{re.escape(names[run])}:\n((?:  .*\n){{3}})", out, re.MULTILINE)
+        assert found, f"no summary for {names[run]}"
+        return number(pattern, found[1])
+
+    runs = list(names)
+    # the training loss "ends the lowest of the three, under 0.1"; dropout's "well above it"
+    assert final("none") < min(0.1, final("decay"), final("dropout"))
+    assert final("dropout") > 1.3 * final("none")
+    # "right on more training points than the 140 whose labels are correct"
+    assert summary("none", r"training accuracy ([\d.]+)%") > 140 / 150 * 100
+    learned = {run: summary(run, r"wrong labels learned: (\d+) of 10") for run in runs}
+    assert learned["none"] >= 5  # "half or more of the 10 wrong training labels"
+    assert learned["none"] > max(learned["decay"], learned["dropout"])  # "more than either cure"
+    assert learned["dropout"] <= 4  # "only a few"
+    lowest = {run: summary(run, r"val loss: lowest ([\d.]+)") for run in runs}
+    average = {run: summary(run, r"last 50 epochs ([\d.]+)\n") for run in runs}
+    assert summary("none", r"at epoch (\d+)") <= 100  # "lowest within the first 100 epochs"
+    assert 1.6 < average["none"] / lowest["none"] < 2.3  # "about twice that"
+    assert average["decay"] < min(average["none"], average["dropout"])  # "keeps the lowest"
+    # dropout's validation loss "still climbs, less than without regularization"
+    assert 0 < average["dropout"] - lowest["dropout"] < average["none"] - lowest["none"]
+    accuracy = {run: summary(run, r"val accuracy, last 50 epochs ([\d.]+)%") for run in runs}
+    overconfidence = {run: summary(run, r"confidence ([\d.]+)%") - accuracy[run] for run in runs}
+    assert 7.5 < overconfidence["none"] < 11.5  # "roughly 10 points above its accuracy"
+    assert abs(overconfidence["decay"]) < 3.5  # "within a few points of its accuracy"
+    assert 0 < overconfidence["dropout"] < overconfidence["none"]  # "it too ..., only less so"
+    assert abs(accuracy["decay"] - accuracy["none"]) < 2  # "close to no regularization's"
+    assert accuracy["dropout"] > max(accuracy["none"], accuracy["decay"])  # "the highest"
+    assert "chosen: dropout 0.5" in out
+    test_accuracy = number(r"on the 1000 test points:\n  loss [\d.]+, accuracy ([\d.]+)%", out)
+    assert 83 <= test_accuracy <= 87.5  # "about 85%"
+    assert test_accuracy < accuracy["dropout"]  # "a little below the validation average"
+    missed = number(r"labels missed: (\d+)", out)
+    assert number(r"of them wrong labels: (\d+)", out) > missed / 2  # "most of the labels"
+    assert number(r"true arm predicted for ([\d.]+)%", out) > 90  # "more than 9 points in 10"

@@ -1,4 +1,5 @@
-"""Types everywhere, checked strictly, and one code style: snippets, tests, hooks and scripts."""
+"""Types everywhere, checked strictly, and one code style: snippets, tests, hooks, scripts and
+the labs."""
 
 import ast
 import subprocess
@@ -11,6 +12,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 CHECKED = ["snippets", "tests", "hooks", "scripts"]
+# Every lab is a module named lab, so mypy checks each on its own.
+LABS = [str(path.relative_to(course.ROOT)) for path in course.labs()]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -28,13 +31,20 @@ def test_mypy_strict() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_mypy_strict_on_each_lab() -> None:
+    assert LABS, "no labs found"
+    for lab in LABS:
+        done = run("mypy", "--strict", lab)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_ruff_lint() -> None:
-    done = run("ruff", "check", *CHECKED)
+    done = run("ruff", "check", *CHECKED, *LABS)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ruff_format() -> None:
-    done = run("ruff", "format", "--check", *CHECKED)
+    done = run("ruff", "format", "--check", *CHECKED, *LABS)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

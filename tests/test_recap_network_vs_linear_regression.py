@@ -1,0 +1,483 @@
+"""Lesson 2.7: every number the page states is what the snippets compute.
+
+The network's numbers come from 500 steps of float32 training, whose last digits can differ
+between machines, so the page states them rounded (to three decimals) and they are checked as
+such; the line's converge to one answer, and are checked to the four decimals the page prints."""
+
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import linear_regression
+import pytest
+import recap_network_vs_linear_regression as lesson
+import recap_network_vs_linear_regression_exercises as exercises
+import torch
+import torch.nn.functional as F
+from from_linear_to_nonlinear import train
+from helpers import get_device, seed_everything
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "docs" / "module-2" / "recap-network-vs-linear-regression.md"
+SNIPPET = ROOT / "snippets" / "recap_network_vs_linear_regression.py"
+EXERCISES = ROOT / "snippets" / "recap_network_vs_linear_regression_exercises.py"
+# the lesson's settings, as its fit section sets them (checked in test_settings)
+LR, LINE_STEPS, NET_STEPS, NUM_HIDDEN = 0.05, 200, 500, 64
+Data = tuple[torch.Tensor, torch.Tensor]
+
+
+def page() -> str:
+    """The page with every run of whitespace made one space (line breaks vary)."""
+    return " ".join(LESSON.read_text(encoding="utf-8").split())
+
+
+def source(path: Path) -> str:
+    return " ".join(path.read_text(encoding="utf-8").split())
+
+
+@cache
+def data() -> dict[str, tuple[Data, Data]]:
+    """name -> (training set, validation set), drawn as the page's data section draws them."""
+    seed_everything(0)
+    device = get_device()
+    straight = linear_regression.make_data(100, device)
+    wavy = lesson.make_wavy_data(100, device)
+    straight_val = linear_regression.make_data(1000, device)
+    wavy_val = lesson.make_wavy_data(1000, device)
+    return {"straight": (straight, straight_val), "wavy": (wavy, wavy_val)}
+
+
+@dataclass(frozen=True)
+class Run:
+    line: nn.Linear
+    net: nn.Sequential
+    line_losses: list[float]
+    net_losses: list[float]
+
+
+@cache
+def fit(name: str) -> Run:
+    (X, y), _ = data()[name]
+    device = X.device
+    line, net = lesson.make_line().to(device), lesson.make_net(NUM_HIDDEN, 0).to(device)
+    line_losses = train(line, X, y, LR, LINE_STEPS, F.mse_loss)
+    net_losses = train(net, X, y, LR, NET_STEPS, F.mse_loss)
+    return Run(line, net, line_losses, net_losses)
+
+
+@cache
+def other_seeds() -> list[nn.Sequential]:
+    (X, y), _ = data()["wavy"]
+    nets = []
+    for seed in (1, 2):
+        nets.append(lesson.make_net(NUM_HIDDEN, seed).to(X.device))
+        train(nets[-1], X, y, LR, NET_STEPS, F.mse_loss)
+    return nets
+
+
+def wavy() -> Data:
+    return data()["wavy"][0]
+
+
+def test_settings() -> None:
+    """The constants above are the ones the page's code uses."""
+    code = source(SNIPPET)
+    assert "lr = 0.05" in code
+    assert 'num_epochs = {"line": 200, "net": 500}' in code
+    assert "num_hidden = 64" in code
+    text = page()
+    assert "Both models get learning rate 0.05, the line 200 steps and the network 500" in text
+    assert "| Learning rate | below 0.82 | 0.05, by trial |" in text
+    assert "| Done after | about 50 steps | 500 and more |" in text
+
+
+def test_data() -> None:
+    (X, y), (X_val, _) = data()["straight"]
+    seed_everything(0)
+    X12, y12 = linear_regression.make_data(num_points=100, device=get_device())
+    assert torch.equal(X, X12)  # "the straight ones being lesson 1.2's very points"
+    assert torch.equal(y, y12)
+    assert len(X) == 100
+    assert len(X_val) == 1000
+    (Xw, yw), (Xw_val, _) = data()["wavy"]
+    assert (len(Xw), len(Xw_val)) == (100, 1000)
+    assert Xw.min().item() >= -2
+    assert Xw.max().item() < 2
+    noise = (yw - lesson.wavy_curve(Xw)).std().item()
+    assert 0.15 < noise < 0.25  # drawn with standard deviation 0.2
+    text = page()
+    assert "plus noise of standard deviation 0.5" in text
+    assert "$y = \\sin 2x + x/2$ plus noise of standard deviation 0.2" in text
+    assert "We train on 100 points of each" in text
+    assert "keep 1000 fresh points of each" in text
+
+
+def test_parameter_counts() -> None:
+    line, net = lesson.make_line(), lesson.make_net(NUM_HIDDEN, 0)
+    assert sum(p.numel() for p in line.parameters()) == 2
+    count = sum(p.numel() for p in net.parameters())
+    assert count == 3 * NUM_HIDDEN + 1 == 193
+    assert line.weight.item() == line.bias.item() == 0.0
+    assert f"{float(math.factorial(NUM_HIDDEN)):.1e}" == "1.3e+89"
+    text = page()
+    assert "The line has 2 parameters, the network $3H + 1$: 193 for $H = 64$" in text
+    assert "about $1.3 \\times 10^{89}$ for $H = 64$" in text
+    assert "| Parameters | 2 | 193 |" in text
+    assert "with 193 parameters instead of 2" in text
+
+
+def test_fits_train_and_validation_losses() -> None:
+    text = page()
+    found = {}
+    for name, truth in (("straight", lambda X: 2 * X + 1), ("wavy", lesson.wavy_curve)):
+        (X, y), (X_val, y_val) = data()[name]
+        run = fit(name)
+        found[name] = {
+            kind: (lesson.mse_on(f, X, y), lesson.mse_on(f, X_val, y_val))
+            for kind, f in (("line", run.line), ("net", run.net), ("truth", truth))
+        }
+    s, w = found["straight"], found["wavy"]
+    # the line converges: four decimals; the network: three ("about")
+    assert f"the line trains to lesson 1.2's loss, {s['line'][0]:.4f}" in text
+    _, _, losses12 = linear_regression.train_by_hand(*data()["straight"][0], 0.1, 100)
+    assert f"{losses12[-1]:.4f}" == f"{s['line'][0]:.4f}"  # lesson 1.2's loss, indeed
+    assert f"to about {s['net'][0]:.3f}, and higher on new ones, about {s['net'][1]:.3f}" in text
+    assert f"against the line's {s['line'][1]:.4f} (the true line's: {s['truth'][1]:.4f})" in text
+    assert s["net"][0] < s["line"][0]  # bent towards the noise: better on the training points
+    assert s["net"][1] > s["line"][1]  # and worse on new ones
+    assert f"On the wavy data the line stays at {w['line'][0]:.4f}" in text
+    assert f"network gets down to about {w['net'][0]:.3f}" in text
+    assert f"below even the true curve's {w['truth'][0]:.4f}" in text
+    assert f"about {w['net'][1]:.3f} against the curve's {w['truth'][1]:.4f}" in text
+    assert w["net"][0] < w["truth"][0]
+    assert w["net"][1] > w["truth"][1]
+    # the quizzes
+    assert f"the network''s training loss is {s['net'][0]:.3f} and the line''s" in text
+    assert f"they score {s['net'][1]:.3f} and {s['line'][1]:.4f}" in text
+    assert f"even the true line scores {s['truth'][1]:.4f} on the new points" in text
+    # the summary
+    assert f"On a wave the line is stuck at {w['line'][0]:.4f}" in text
+
+
+def test_loss_curves() -> None:
+    text = page()
+    settled = []
+    for name in ("straight", "wavy"):
+        run = fit(name)
+        line, net = run.line_losses, run.net_losses
+        # "From step 50 on, the line's loss does not change in its fourth decimal" (losses[i] is
+        # the loss at step i + 1): on the straight data from step 50 exactly, earlier on the wavy
+        settled.append(
+            next(
+                i
+                for i in range(len(line))
+                if all(f"{v:.4f}" == f"{line[-1]:.4f}" for v in line[i:])
+            )
+        )
+        # "the network's is still falling at step 500"
+        assert net[-1] < net[-2]
+        assert net[399] - net[-1] > 1e-4
+        # "In the first steps the network's loss falls faster than the line's"
+        assert all(n < v for n, v in zip(net[1:10], line[1:10], strict=True))
+    assert max(settled) == 49
+    # the figure's alt text: on the straight data "the network's loss drops to near 0.2 within a
+    # few steps, the line's within about 25"
+    straight = fit("straight")
+    assert straight.net_losses[3] < 0.22
+    within = next(i for i, v in enumerate(straight.line_losses) if v < 0.22)
+    assert 20 <= within <= 30
+    wavy_run = fit("wavy")
+    first_below = next(i for i, v in enumerate(wavy_run.net_losses) if v < wavy_run.line_losses[-1])
+    assert first_below <= 2  # "below the line's final loss within 3 steps"
+    assert "on the wavy data it is below the line's final loss within 3 steps" in text
+    assert "From step 50 on, the line's loss does not change in its fourth decimal" in text
+
+
+def test_zero_start() -> None:
+    X, y = wavy()
+    line, net = lesson.make_line().to(X.device), lesson.make_net(NUM_HIDDEN, 0).to(X.device)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+    for model in (line, net):
+        F.mse_loss(model(X), y).backward()
+    error = (line(X) - y).detach()
+    assert line.weight.grad is not None
+    assert line.bias.grad is not None
+    assert line.weight.grad.item() == pytest.approx(2 * (error * X).mean().item(), rel=1e-5)
+    assert line.bias.grad.item() == pytest.approx(2 * error.mean().item(), rel=1e-4)
+    grads = [p.grad for p in net.parameters()]
+    assert all(g is not None for g in grads)
+    W1, b1, W2, b2 = (g for g in grads if g is not None)
+    assert bool((W1 == 0).all() and (b1 == 0).all() and (W2 == 0).all())
+    assert b2.item() == pytest.approx(line.bias.grad.item(), rel=1e-5)  # "the line's dL/db"
+    losses = train(net, X, y, LR, NET_STEPS, F.mse_loss)
+    best_constant = y.var(correction=0).item()
+    assert f"{losses[-1]:.4f}" == f"{best_constant:.4f}"
+    text = page()
+    assert f"the average of $y$: loss {best_constant:.4f}, worse than the line" in text
+    assert best_constant > lesson.mse_on(fit("wavy").line, X, y)
+    assert f"the network learns a constant (loss {best_constant:.4f} on the wavy data)" in text
+    assert f"so only $b_2$ learns: a constant, loss {best_constant:.4f} on the wavy data" in text
+
+
+def test_symmetric_start() -> None:
+    X, y = wavy()
+    net = lesson.make_net(NUM_HIDDEN, 0).to(X.device)
+    lesson.symmetric_start(net)
+    W1, b1, W2, b2 = net.parameters()
+    assert bool((W1 == 0.5).all() and (b1 == 0.1).all() and (W2 == 0.1).all() and (b2 == 0).all())
+    losses = train(net, X, y, LR, NET_STEPS, F.mse_loss)
+    assert lesson.unit_spread(net) < 1e-6  # "still identical" (exactly 0 on the CPU)
+    line_loss = lesson.mse_on(fit("wavy").line, X, y)
+    assert losses[-1] < line_loss  # "beats the line's"
+    text = page()
+    assert "weight 0.5, bias 0.1, outgoing weight 0.1" in text
+    assert f"Its loss, about {losses[-1]:.3f}, beats the line's" in text
+    assert f"far from the random start's {fit('wavy').net_losses[-1]:.3f}" in text
+    assert f"one hinge, loss about {losses[-1]:.3f}" in text
+
+
+def test_symmetric_units_stay_exactly_equal_on_the_cpu() -> None:
+    (X, y), _ = data()["wavy"]
+    cpu = torch.device("cpu")  # exact equality: one device, one order of operations
+    net = lesson.make_net(NUM_HIDDEN, 0)
+    lesson.symmetric_start(net)
+    train(net, X.to(cpu), y.to(cpu), LR, NET_STEPS, F.mse_loss)
+    assert lesson.unit_spread(net) == 0.0
+
+
+def test_line_from_any_start() -> None:
+    X, y = wavy()
+    zero_start = fit("wavy").line
+    w, b = zero_start.weight.item(), zero_start.bias.item()
+    for seed in (1, 2):
+        seed_everything(seed)
+        line = nn.Linear(1, 1).to(X.device)
+        assert line.weight.item() != 0
+        assert line.bias.item() != 0
+        train(line, X, y, LR, LINE_STEPS, F.mse_loss)
+        assert (f"{line.weight.item():.4f}", f"{line.bias.item():.4f}") == (f"{w:.4f}", f"{b:.4f}")
+    text = page()
+    assert f"Both end at $w = {w:.4f}$, $b = {b:.4f}$, where the zero start ended too" in text
+
+
+def test_seeds_disagree_outside_the_data() -> None:
+    X, y = wavy()
+    nets = [fit("wavy").net, *other_seeds()]
+    losses = [f"{lesson.mse_on(net, X, y):.3f}" for net in nets]
+    edges = torch.tensor([[-3.0], [3.0]], device=X.device)
+    with torch.no_grad():
+        at_edges = [net(edges).flatten().tolist() for net in nets]
+    truth = lesson.wavy_curve(edges).flatten().tolist()
+    assert f"{truth[1]:+.2f}" == "+1.22"
+    assert truth[0] < 0 < truth[1]
+    for left, right in at_edges:
+        assert left > 0 > right  # "even about the sign"
+        assert -0.95 < right < -0.65  # "about -0.9 to -0.7 at x = 3"
+    text = page()
+    assert f"differ in the third decimal ({', '.join(losses)})" in text
+    assert len(set(losses)) == 3
+    assert "about $-0.9$ to $-0.7$ at $x = 3$, where the curve is at $+1.22$" in text
+    assert f"ends at a training loss of {losses[1]} instead of {losses[0]}" in text
+
+
+def test_twin_and_the_hill_between() -> None:
+    X, y = wavy()
+    net = fit("wavy").net
+    order = torch.randperm(NUM_HIDDEN, generator=torch.Generator().manual_seed(0))
+    twin = lesson.permute_units(net, order.to(X.device))
+    with torch.no_grad():  # the same function: the same output, up to float32 rounding
+        assert (net(X) - twin(X)).abs().max().item() < 1e-5
+    ts = torch.linspace(0, 1, 21).tolist()
+    path = [lesson.mse_on(lesson.blend(net, twin, t), X, y) for t in ts]
+    assert path[0] == pytest.approx(path[-1], rel=1e-5)
+    assert max(path) == path[10]  # the hill peaks halfway
+    assert f"{max(path):.1f}" == "1.4"  # the figure's alt text
+    text = page()
+    assert f"Network and twin score the same, about {path[0]:.3f}" in text
+    assert (
+        f"halfway between them the loss is about {path[10]:.2f}, {path[10] / path[0]:.0f} times"
+        in (text)
+    )
+    # the line: convex, halfway below the average of the ends
+    best, zero = fit("wavy").line, lesson.make_line().to(X.device)
+    ends = [lesson.mse_on(m, X, y) for m in (best, zero)]
+    halfway = lesson.mse_on(lesson.blend(best, zero, 0.5), X, y)
+    assert halfway <= sum(ends) / 2
+    assert f"and its zero start, the loss is {halfway:.4f}, below the average" in text
+
+
+def test_exercise_1_a_network_without_activation() -> None:
+    X, y = wavy()
+    seed_everything(0)
+    linear_net = nn.Sequential(nn.Linear(1, NUM_HIDDEN), nn.Linear(NUM_HIDDEN, 1)).to(X.device)
+    assert sum(p.numel() for p in linear_net.parameters()) == 193
+    losses = train(linear_net, X, y, 0.02, 500, F.mse_loss)
+    W1, b1, W2, b2 = linear_net.parameters()
+    w, b = (W2 @ W1).item(), (W2 @ b1 + b2).item()
+    line = fit("wavy").line
+    assert f"{losses[-1]:.4f}" == f"{lesson.mse_on(line, X, y):.4f}"
+    assert (f"{w:.4f}", f"{b:.4f}") == (f"{line.weight.item():.4f}", f"{line.bias.item():.4f}")
+    # "the ReLU, which switches off about half the units": of the network's (point, unit) pairs
+    net = lesson.make_net(NUM_HIDDEN, 0).to(X.device)
+    off = (net[0](X) <= 0).float().mean().item()
+    assert 0.4 < off < 0.6
+    assert "without the ReLU, which switches off about half the units" in page()
+    # "at 0.05 its loss first leaps above 10 before it settles"
+    seed_everything(0)
+    at_005 = nn.Sequential(nn.Linear(1, NUM_HIDDEN), nn.Linear(NUM_HIDDEN, 1)).to(X.device)
+    leaping = train(at_005, X, y, 0.05, 500, F.mse_loss)
+    assert max(leaping) > 10
+    assert leaping[-1] < 0.45
+    assert "train(linear_net, X_wavy, y_wavy, 0.02, 500, F.mse_loss)" in source(EXERCISES)
+    text = page()
+    assert "We use a learning rate of 0.02" in text
+    assert (
+        "this network's loss is steeper, and at 0.05 it first leaps above 10 before it settles"
+        in (text)
+    )
+    assert f"the loss is the line's, {losses[-1]:.4f}: the same best line, $w = {w:.4f}$" in text
+    assert f"$b = {b:.4f}$, reached by a longer road" in text
+    assert "193 parameters, and the loss is the line's" in text
+
+
+def test_exercise_2_flops_per_step() -> None:
+    X, y = wavy()
+    line_flops = exercises.flops_per_step(lesson.make_line().to(X.device), X, y)
+    net_flops = exercises.flops_per_step(lesson.make_net(NUM_HIDDEN, 0).to(X.device), X, y)
+    assert line_flops == (2 * 100 * 1 * 1, 2 * 100 * 1 * 1) == (200, 200)
+    one_product = 2 * 100 * 1 * NUM_HIDDEN
+    assert one_product == 12_800
+    assert net_flops == (2 * one_product, 3 * one_product)
+    line_total, net_total = sum(line_flops), sum(net_flops)
+    assert (line_total, net_total) == (400, 64_000)
+    assert net_total // line_total == 160
+    text = page()
+    assert "The line's forward pass is one product, $(100, 1)$ by $(1, 1)$: 200 FLOPs" in text
+    assert "two products of 12,800 each, backward three" in text
+    assert "That is 400 against 64,000, 160 times more work per step" in text
+    assert "| Work per step | 400 FLOPs | 64,000 FLOPs |" in text
+    assert "more steps of 160 times the work" in text
+
+
+def test_exercise_3_learning_rate_limits() -> None:
+    X, y = wavy()
+    limit = exercises.line_learning_rate_limit(X)
+    # the Hessian of the line's MSE, by autograd, has the same largest eigenvalue
+    X64, y64 = X.cpu().double(), y.cpu().double()
+
+    def loss_of(theta: torch.Tensor) -> torch.Tensor:
+        return ((theta[0] * X64 + theta[1] - y64) ** 2).mean()
+
+    H = torch.autograd.functional.hessian(loss_of, torch.zeros(2, dtype=torch.float64))
+    assert isinstance(H, torch.Tensor)
+    assert 2 / torch.linalg.eigvalsh(H)[-1].item() == pytest.approx(limit, rel=1e-12)
+    below = train(lesson.make_line().to(X.device), X, y, 0.95 * limit, 200, F.mse_loss)
+    above = train(lesson.make_line().to(X.device), X, y, 1.05 * limit, 200, F.mse_loss)
+    assert f"{below[-1]:.3f}" == "0.447"
+    assert above[-1] > 1e15
+    net_01 = train(lesson.make_net(NUM_HIDDEN, 0).to(X.device), X, y, 0.1, 200, F.mse_loss)
+    assert max(net_01) > 10
+    assert net_01.index(max(net_01)) < 10  # "in the first steps"
+    assert net_01[-1] < 0.1  # "before recovering"
+    net_02 = train(lesson.make_net(NUM_HIDDEN, 0).to(X.device), X, y, 0.2, 200, F.mse_loss)
+    assert math.inf in net_02
+    assert math.isnan(net_02[-1])
+    assert round(limit / 0.1) == 8
+    text = page()
+    assert f"at 95% of {limit:.4f} it converges to {below[-1]:.3f}, at 105% its loss" in text
+    assert "grows past $10^{15}$" in text
+    assert (
+        "At 0.1, 8 times below the line's limit, its loss leaps above 10 in the first steps" in text
+    )
+    assert "at 0.2 it overflows to `inf`, then `nan`" in text
+    assert f"| Learning rate | below {limit:.2f} |" in text
+    assert f"The line''s limit was {limit:.4f} by formula" in text
+    assert "the network''s loss leapt above 10 at 0.1 and overflowed at 0.2" in text
+
+
+def test_review_cross_entropy_against_mse() -> None:
+    z = torch.tensor(-4.0, requires_grad=True)
+    label = torch.tensor(1.0)
+    p = torch.sigmoid(z)
+    (grad_bce,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(z, label), z)
+    (grad_mse,) = torch.autograd.grad((torch.sigmoid(z) - label) ** 2, z)
+    # the formulas the answer uses
+    assert grad_bce.item() == pytest.approx(p.item() - 1, rel=1e-6)
+    q = p.item()
+    assert grad_mse.item() == pytest.approx(2 * (q - 1) * q * (1 - q), rel=1e-5)
+    text = page()
+    assert f"$p = \\sigma(-4) = {q:.4f}$" in text
+    assert f"$p - y = {grad_bce.item():.4f}$" in text
+    ratio = grad_bce.item() / grad_mse.item()
+    assert f"$2(p - y)\\,p\\,(1 - p) = {grad_mse.item():.4f}$, {ratio:.0f} times weaker" in text
+
+
+def test_review_chain_rule() -> None:
+    x, y_true = torch.tensor(2.0), torch.tensor(1.0)
+    results = {}
+    for b_start in (-0.5, -1.5):
+        w, b, v = (torch.tensor(t, requires_grad=True) for t in (0.5, b_start, 3.0))
+        y_hat = v * torch.relu(w * x + b)
+        loss = (y_hat - y_true) ** 2
+        grads = torch.autograd.grad(loss, [w, b, v])
+        results[b_start] = (y_hat.item(), loss.item(), [g.item() for g in grads])
+    assert results[-0.5] == (1.5, 0.25, [6.0, 3.0, 0.5])
+    assert results[-1.5][:2] == (0.0, 1.0)
+    assert all(g == 0 for g in results[-1.5][2])
+    text = page()
+    assert "$\\hat{y} = 1.5$, loss 0.25" in text
+    assert "$\\partial L / \\partial \\hat{y} = 2(1.5 - 1) = 1$" in text
+    assert "$\\partial L / \\partial v = 1 \\cdot h = 0.5$" in text
+    assert "$\\partial L / \\partial h = 1 \\cdot v = 3$" in text
+    assert "$\\partial L / \\partial b = 3$ and $\\partial L / \\partial w = 3x = 6$" in text
+    assert (
+        "the unit is off, $\\hat{y} = 0$, the loss is 1, and all three gradients are exactly 0"
+        in (text)
+    )
+
+
+def test_review_batches_and_weight_decay() -> None:
+    (X, y), _ = data()["straight"]
+    dataset = torch.utils.data.TensorDataset(X, y)
+    sizes = {}
+    for drop_last in (False, True):
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=32,
+            shuffle=True,
+            drop_last=drop_last,
+            generator=torch.Generator().manual_seed(0),
+        )
+        sizes[drop_last] = [len(X_batch) for X_batch, _ in loader]
+    assert sizes == {False: [32, 32, 32, 4], True: [32, 32, 32]}
+    assert math.ceil(100 / 32) == 4
+    w = torch.tensor(1.0, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=0.1, weight_decay=0.01)
+    w.grad = torch.tensor(0.5)
+    optimizer.step()
+    assert f"{w.item():.4f}" == "0.9490"
+    seed_everything(0)
+    dropout = nn.Dropout(p=0.5)
+    kept = dropout(torch.ones(1000))
+    assert set(kept.tolist()) == {0.0, 2.0}  # zeroed, or scaled by 1 / (1 - 0.5)
+    dropout.eval()
+    assert torch.equal(dropout(torch.ones(8)), torch.ones(8))
+    text = page()
+    assert "$\\lceil 100 / 32 \\rceil = 4$ updates, on 32, 32, 32 and 4 points" in text
+    assert "with `drop_last=True`, 3" in text
+    assert "$w \\leftarrow 1 - 0.1\\,(0.5 + 0.01 \\cdot 1) = 0.9490$, against 0.95 without" in text
+    assert "multiplies the survivors by $1 / (1 - 0.5) = 2$" in text
+
+
+def test_worked_questions_are_answered_and_folded() -> None:
+    review = LESSON.read_text(encoding="utf-8").split("### Worked questions", 1)[1]
+    questions = review.count("**Question ")
+    assert 4 <= questions <= 8
+    assert review.count('\n??? success "Answer"\n') == questions
+    numbers = [int(n) for n in re.findall(r"\*\*Question (\d+) ", review)]
+    assert numbers == list(range(1, questions + 1))
