@@ -11,16 +11,15 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from matplotlib.axes import Axes
+from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 
 # --8<-- [end:imports]
-# isort: split
-import matplotlib.pyplot as plt
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 # isort: split
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, log_scale, seed_everything
@@ -100,30 +99,39 @@ def train(
 
 
 # --8<-- [start:draw-epochs]
-def draw_epochs(runs: dict[str, list[float]], note: str) -> None:
-    """The loss on all the data after each epoch, one line per run; `note`
-    ends the figure's alt text."""
-    fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
+def plot_epochs(ax: Axes, runs: dict[str, list[float]]) -> str:
+    """One line per run, the loss on all the data after each epoch, on a
+    log scale labelled 0.05, 0.1, 0.2, ...; returns the lines' alt text."""
     for (name, losses), style in zip(
-        runs.items(), ["-o", "--s", ":^", "-.v"], strict=False
+        runs.items(), ["-o", "--s", ":^"], strict=False
     ):
         epochs = range(1, len(losses) + 1)
         ax.plot(epochs, losses, style, markevery=5, label=name)
     log_scale(ax)
-    ax.set_title("Loss on all 200 points after each epoch")
-    ax.set_xlabel("epoch")
+    low = min(min(losses) for losses in runs.values())
+    high = max(max(losses) for losses in runs.values())
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2) if low <= t <= high]
+    ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
+    ax.set_yticks([], minor=True)
     ax.set_ylabel("loss (log scale)")
     ax.legend()
-    parts = [
+    return "; ".join(
         f"{name}, from {losses[0]:.2f} after epoch 1 to {losses[-1]:.2f} "
         f"after epoch {len(losses)}"
         for name, losses in runs.items()
-    ]
+    )
+
+
+def draw_epochs(runs: dict[str, list[float]], note: str) -> None:
+    """The loss on all the data after each epoch, one line per run (at most
+    three); `note` ends the figure's alt text."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
+    lines = plot_epochs(ax, runs)
+    ax.set_title("Loss on all 200 points after each epoch")
+    ax.set_xlabel("epoch")
     fig.set_label(
         "The loss on all the data after each epoch, on a log scale: "
-        + "; ".join(parts)
-        + ". "
-        + note
+        f"{lines}. {note}"
     )
     plt.show()
 
@@ -223,7 +231,8 @@ def draw_throughput(
 
 
 # --8<-- [start:workers]
-# Where the system cannot fork (Windows), run this file as a script.
+# A forked worker knows the classes a notebook defined; spawn needs a file.
+# Windows cannot fork: run snippets/mini_batching_and_data_pipelines.py there.
 START_METHOD = (
     "fork" if "fork" in multiprocessing.get_all_start_methods() else None
 )
@@ -389,9 +398,9 @@ def main() -> None:
         X_batch, y_batch = X_big[:B].to(device), y_big[:B].to(device)
         step.append(seconds_per_step(model, X_batch, y_batch))
         loader = DataLoader(big, batch_size=B)
-        num_batches = max(1, 1024 // B)  # the fastest of 3 timings
+        num_batches = max(1, 1024 // B)  # about 1024 samples
         timings = [seconds_to_load(loader, num_batches) for _ in range(3)]
-        load.append(min(timings) / num_batches)
+        load.append(min(timings) / num_batches)  # the fastest of 3 timings
     print(f"{'B':>5} {'step (ms)':>10} {'loading (ms)':>13}")
     for B, step_s, load_s in zip(batch_sizes, step, load, strict=True):
         print(f"{B:>5} {step_s * 1e3:>10.3f} {load_s * 1e3:>13.3f}")

@@ -3,6 +3,7 @@ Pipelines."""
 
 from typing import Any
 
+import matplotlib.pyplot as plt
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -16,11 +17,36 @@ from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from mini_batching_and_data_pipelines import (
     Moons,
-    draw_epochs,
     loader_with_workers,
     make_mlp,
+    plot_epochs,
     train,
 )
+
+
+# --8<-- [start:ex1-draw]
+def draw_scaling(runs: dict[str, list[float]]) -> None:
+    """Two panels: B = 16 against B = 64 at the scaled rate, then against
+    B = 64 at the unscaled rate and the full batch at its scaled rate."""
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(5.4, 5.8), sharex=True, layout="constrained"
+    )
+    names = list(runs)  # B = 16, B = 64 at 2.0, B = 64 at 0.5, B = 200
+    held = plot_epochs(top, {name: runs[name] for name in names[:2]})
+    top.set_title("The rule holds: B = 64 at the scaled rate")
+    rest = [names[0], *names[2:]]
+    broke = plot_epochs(bottom, {name: runs[name] for name in rest})
+    bottom.set_title("Unscaled, or scaled too far")
+    bottom.set_xlabel("epoch")
+    fig.set_label(
+        "Two panels, the loss on all the data after each epoch, on log "
+        f"scales. Top: {held}; B = 64 tracks B = 16 between spikes. Bottom: "
+        f"{broke}; neither gets near B = 16."
+    )
+    plt.show()
+
+
+# --8<-- [end:ex1-draw]
 
 
 # --8<-- [start:ex2]
@@ -80,9 +106,7 @@ def main() -> None:
     print("loss after epochs 10, 20, 30, 40 and 50:")
     for name, losses in scaled.items():
         print(f"{name:<16}", "  ".join(f"{loss:.3f}" for loss in losses[9::10]))
-    draw_epochs(
-        scaled, "B = 64 at lr 2.0 follows the B = 16 line, with spikes."
-    )
+    draw_scaling(scaled)
     # --8<-- [end:ex1-run]
 
     # --8<-- [start:ex2-run]

@@ -43,8 +43,7 @@ def make_wavy_data(
 
 # --8<-- [start:models]
 def make_line() -> nn.Linear:
-    """Module 1's model, y_hat = w x + b, as nn.Linear(1, 1) started at
-    w = b = 0."""
+    """Module 1's model, y_hat = w x + b, started at w = b = 0."""
     line = nn.Linear(1, 1)
     with torch.no_grad():  # setting a start is not part of any loss
         line.weight.zero_()
@@ -53,8 +52,7 @@ def make_line() -> nn.Linear:
 
 
 def make_net(num_hidden: int, seed: int) -> nn.Sequential:
-    """Module 2's model, 1 -> H -> 1 with ReLU, from PyTorch's random start
-    for this seed (drawn on the CPU: the same numbers on every device)."""
+    """1 -> H -> 1 with ReLU, PyTorch's random start for this seed (CPU)."""
     seed_everything(seed)
     return nn.Sequential(
         nn.Linear(1, num_hidden), nn.ReLU(), nn.Linear(num_hidden, 1)
@@ -107,8 +105,7 @@ def permute_units(net: nn.Sequential, order: torch.Tensor) -> nn.Sequential:
 
 
 def blend(a: nn.Module, b: nn.Module, t: float) -> nn.Module:
-    """The model a fraction t of the way from a to b: every parameter is
-    (1 - t) times a's plus t times b's."""
+    """The model a fraction t of the way from a to b, in every parameter."""
     mixed = copy.deepcopy(a)
     theta_a = parameters_to_vector(a.parameters())  # all parameters, 1-D
     theta_b = parameters_to_vector(b.parameters())
@@ -187,28 +184,29 @@ def draw_losses(losses: dict[str, dict[str, list[float]]]) -> None:
 # --8<-- [start:draw-seeds]
 def draw_seeds(nets: list[nn.Sequential], line: nn.Linear) -> None:
     """Three trained networks and the line, inside and beyond the data."""
-    fig, ax = plt.subplots(figsize=(5.4, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(5.4, 4.0), layout="constrained")
     device = next(line.parameters()).device
     grid = torch.linspace(-3, 3, 301, device=device)[:, None]
     ax.axvspan(-2, 2, color="0.92")  # where the training data lie
     ax.plot(grid.cpu(), wavy_curve(grid).cpu(), color="0.6", lw=5)
     with torch.no_grad():
         ax.plot(grid.cpu(), line(grid).cpu(), "--", lw=2, label="line")
-        for net, style in zip(nets, ["-", "-.", ":"], strict=True):
-            label = "networks" if style == "-" else None
-            ax.plot(grid.cpu(), net(grid).cpu(), style, color="C1", label=label)
+        styles = ["-", "-.", ":"]
+        for seed, net in enumerate(nets):
+            y_hat = net(grid).cpu()
+            ax.plot(grid.cpu(), y_hat, styles[seed], lw=2, label=f"seed {seed}")
     ax.plot([], [], color="0.6", lw=5, label="true curve")
     ax.set_title("Three seeds, inside and outside the data")
     ax.set_xlabel("x (data only in the shaded band)")
     ax.set_ylabel("y")
-    ax.legend(loc="upper left")
+    fig.legend(loc="outside lower center", ncols=3)
     fig.set_label(
         "The true wavy curve as a thick grey band from x = -3 to 3, the "
         "training data's range from -2 to 2 shaded. Inside the band the "
         "three trained networks lie on top of one another and of the curve. "
-        "Outside it each goes on in its own straight direction, away from "
-        "the curve, and the three spread apart; the line is a single "
-        "straight dashed line across the whole plot."
+        "Outside it each still bends at corners no data placed there, then "
+        "runs straight, away from the curve, and the three spread apart; "
+        "the line is a single straight dashed line across the whole plot."
     )
     plt.show()
 
@@ -252,16 +250,8 @@ def main() -> None:
     }
     # --8<-- [end:data]
 
-    # --8<-- [start:count]
-    num_hidden = 64
-    for model in (make_line(), make_net(num_hidden, seed=0)):
-        shapes = [tuple(p.shape) for p in model.parameters()]
-        count = sum(p.numel() for p in model.parameters())
-        print(f"{count:>3} parameters in {shapes}")
-    # --8<-- [end:count]
-
     # --8<-- [start:fit]
-    lr = 0.05
+    num_hidden, lr = 64, 0.05
     num_epochs = {"line": 200, "net": 500}
     truths = {"straight": lambda X: 2 * X + 1, "wavy": wavy_curve}
     models: dict[str, tuple[nn.Linear, nn.Sequential]] = {}
@@ -297,12 +287,7 @@ def main() -> None:
     for model in (line, net):
         F.mse_loss(model(X_wavy), y_wavy).backward()
         grads = [p.grad for p in model.parameters() if p.grad is not None]
-        print(
-            [round(g.abs().max().item(), 4) for g in grads]
-        )  # largest |entry|
-    error = (line(X_wavy) - y_wavy).detach()  # e_i at w = b = 0
-    by_hand = [2 * (error * X_wavy).mean(), 2 * error.mean()]  # lesson 1.2
-    print(f"line by hand: {[round(g.abs().item(), 4) for g in by_hand]}")
+        print([round(g.abs().max().item(), 4) for g in grads])  # largest |.|
     losses_zero = train(net, X_wavy, y_wavy, lr, num_epochs["net"], F.mse_loss)
     print(f"net from zeros, 500 steps: loss {losses_zero[-1]:.4f}")
     print(f"the best constant, mean(y): loss {y_wavy.var(correction=0):.4f}")
@@ -393,6 +378,22 @@ def main() -> None:
     dropout.eval()
     print(f"dropout, evaluation: {dropout(torch.ones(8)).tolist()}")
     # --8<-- [end:review-decay]
+
+    # --8<-- [start:review-backward]
+    # float64 on the CPU, so that only rounding separates two right answers
+    gen = torch.Generator().manual_seed(0)
+    X_batch = torch.randn(200, 2, dtype=torch.float64, generator=gen)
+    grad_Z1 = torch.randn(200, 16, dtype=torch.float64, generator=gen)
+    W1 = torch.randn(2, 16, dtype=torch.float64, generator=gen).requires_grad_()
+    b1 = torch.randn(16, dtype=torch.float64, generator=gen).requires_grad_()
+    Z1 = X_batch @ W1 + b1  # (200, 16): b1 added to every row
+    Z1.backward(grad_Z1)  # autograd, given the gradient arriving from above
+    rules = {"W1": X_batch.T @ grad_Z1, "b1": grad_Z1.sum(dim=0)}  # by hand
+    for name, param in (("W1", W1), ("b1", b1)):
+        assert param.grad is not None
+        gap = (rules[name] - param.grad).abs().max().item()
+        print(f"{name}: {tuple(rules[name].shape)}, largest gap {gap:.1e}")
+    # --8<-- [end:review-backward]
 
 
 if __name__ == "__main__":

@@ -1,11 +1,18 @@
 """Lesson 2.7, exercises: a network without its activation, the cost of a
 step, and the largest learning rates."""
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parameters_to_vector
 
 # isort: split
+# --8<-- [start:ex3-imports]
+from torch.func import functional_call
+
+# --8<-- [end:ex3-imports]
 # --8<-- [start:imports]
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -40,15 +47,29 @@ def flops_per_step(
 
 
 # --8<-- [start:ex3]
-def line_learning_rate_limit(X: torch.Tensor) -> float:
-    """2 / lambda_max for the line's MSE, whose Hessian is 2 [[mean x^2,
-    mean x], [mean x, 1]]; in float64 on the CPU (Apple GPUs have none)."""
-    x = X.cpu().double().flatten()
-    H = 2 * torch.tensor(
-        [[(x**2).mean(), x.mean()], [x.mean(), 1.0]], dtype=torch.float64
-    )
-    lambda_max = float(torch.linalg.eigvalsh(H)[-1])  # eigenvalues ascending
-    return 2 / lambda_max
+def hessian_eigenvalues(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """The eigenvalues, ascending, of the Hessian of the model's MSE in all
+    its parameters; in float64 on the CPU (Apple GPUs have no float64)."""
+    cpu = torch.device("cpu")
+    model64 = copy.deepcopy(model).to(cpu, torch.float64)
+    X64, y64 = X.to(cpu, torch.float64), y.to(cpu, torch.float64)
+    shapes = {name: p.shape for name, p in model64.named_parameters()}
+
+    def loss_of(theta: torch.Tensor) -> torch.Tensor:  # all parameters, 1-D
+        pieces = theta.split([shape.numel() for shape in shapes.values()])
+        params = {
+            name: piece.view(shapes[name])
+            for name, piece in zip(shapes, pieces, strict=True)
+        }
+        return F.mse_loss(functional_call(model64, params, (X64,)), y64)
+
+    theta = parameters_to_vector(model64.parameters()).detach()
+    H = torch.autograd.functional.hessian(loss_of, theta)  # (P, P)
+    assert isinstance(H, torch.Tensor)
+    eigenvalues: torch.Tensor = torch.linalg.eigvalsh(H)
+    return eigenvalues
 
 
 # --8<-- [end:ex3]
@@ -68,11 +89,9 @@ def main() -> None:
         nn.Linear(1, num_hidden), nn.Linear(num_hidden, 1)
     ).to(device)
     losses_linear = train(linear_net, X_wavy, y_wavy, 0.02, 500, F.mse_loss)
-    first, second = linear_net[0], linear_net[1]
-    assert isinstance(first, nn.Linear)
-    assert isinstance(second, nn.Linear)
-    w = (second.weight @ first.weight).item()  # W2 W1: (1, H) @ (H, 1)
-    b = (second.weight @ first.bias + second.bias).item()  # W2 b1 + b2
+    W1, b1, W2, b2 = linear_net.parameters()
+    w = (W2 @ W1).item()  # W2 W1: (1, H) @ (H, 1)
+    b = (W2 @ b1 + b2).item()  # W2 b1 + b2
     print(f"loss after 500 steps: {losses_linear[-1]:.4f}")
     print(f"as one line: w = {w:.4f}, b = {b:.4f}")
     # --8<-- [end:ex1-run]
@@ -89,20 +108,26 @@ def main() -> None:
     # --8<-- [end:ex2-run]
 
     # --8<-- [start:ex3-run]
-    limit = line_learning_rate_limit(X_wavy)
-    print(f"the line's limit on the wavy data: 2 / lambda_max = {limit:.4f}")
-    for kind, lr in (
-        ("line", 0.95 * limit),
-        ("line", 1.05 * limit),
-        ("net", 0.1),
-        ("net", 0.2),
-    ):
-        model = make_line() if kind == "line" else make_net(num_hidden, seed=0)
-        run = train(model.to(device), X_wavy, y_wavy, lr, 200, F.mse_loss)
+    starts = {"line": make_line(), "net": make_net(num_hidden, seed=0)}
+    for kind, start in starts.items():
+        eig = hessian_eigenvalues(start, X_wavy, y_wavy)
         print(
-            f"{kind} at lr {lr:.3f}: highest loss {max(run):.3g}, "
-            f"after 200 steps {run[-1]:.3g}"
+            f"{kind} at its start: lambda_max {eig[-1]:.2f}, "
+            f"lambda_min {eig[0]:.2f}, 2 / lambda_max = {2 / eig[-1]:.4f}"
         )
+    for lr in (0.1, 0.2):
+        net = copy.deepcopy(starts["net"]).to(device)
+        run = train(net, X_wavy, y_wavy, lr, 200, F.mse_loss)
+        print(
+            f"net at lr {lr}: highest loss {max(run):.3g}, last {run[-1]:.3g}"
+        )
+    net = copy.deepcopy(starts["net"]).to(device)
+    train(net, X_wavy, y_wavy, 0.05, 500, F.mse_loss)  # the lesson's run
+    eig = hessian_eigenvalues(net, X_wavy, y_wavy)
+    flat = (eig.abs() < 0.01).sum().item()
+    print(
+        f"after 500 steps: lambda_max {eig[-1]:.1f}, {flat} of 193 below 0.01"
+    )
     # --8<-- [end:ex3-run]
 
 

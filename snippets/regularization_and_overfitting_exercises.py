@@ -71,11 +71,11 @@ def main() -> None:
     train, val, test = split(X_all, y_all, [100, 1000, 1000], generator)
     X, y = train
     start = MLP(width=128).to(device)
-    lr, num_epochs, lam = 0.1, 1000, 0.01
+    lr, num_steps, lam = 0.1, 1000, 0.01
     models = {"no cure": copy_of(start)}
     histories = {
         "no cure": train_and_validate(
-            models["no cure"], train, val, lr, num_epochs
+            models["no cure"], train, val, lr, num_steps
         )
     }
     cpu = torch.device("cpu")
@@ -87,14 +87,10 @@ def main() -> None:
     early = copy_of(start)
     early.load_state_dict(overfit.best_state)  # the lowest validation loss
     print(f"stopped at step {overfit.best_step}")
-    for name, model in (
-        ("early stopping", early),
-        ("no cure", models["no cure"]),
-    ):
-        (_, val_acc), (_, test_acc) = (
-            evaluate(model, val),
-            evaluate(model, test),
-        )
+    compared = {"early stopping": early, "no cure": models["no cure"]}
+    for name, model in compared.items():
+        _, val_acc = evaluate(model, val)
+        _, test_acc = evaluate(model, test)
         print(f"{name:<15} validation {val_acc:.1%}, test {test_acc:.1%}")
     # --8<-- [end:ex1-run]
 
@@ -115,9 +111,7 @@ def main() -> None:
         model = copy_of(start, p)
         for name, data in (("1 point", one_point), ("100 points", train)):
             count = units_without_gradient(model, data)
-            print(
-                f"p = {p}, {name:<10}: {count:>3} of 128 units get no gradient"
-            )
+            print(f"p = {p}, {name:<10}: {count:>3} of 128 get no gradient")
     # --8<-- [end:ex3-run]
 
 

@@ -1,8 +1,11 @@
 """Lesson 2.5: every number and claim the page states is what the snippets compute, and every
 DataLoader behaviour it describes is what PyTorch does (timings: their shape only)."""
 
+import inspect
 import math
+import multiprocessing
 import statistics
+import sys
 from collections.abc import Iterator
 from functools import cache
 from itertools import chain, pairwise
@@ -119,7 +122,7 @@ def test_steps_per_epoch_and_the_last_batch() -> None:
     text = page()
     assert "4 steps, the last on 8 examples, or 3 steps with 8 examples left out" in text
     assert "different ones each epoch, since every epoch reshuffles" in text
-    assert "each of the last 8 examples counts $64 / 8 = 8$ times as much as any other" in text
+    assert "has each of the last 8 examples count $64 / 8 = 8$ times as much as any other" in text
     assert "$\\lceil 200/64 \\rceil = 4$: three batches of 64 and the 8 left over" in text
 
 
@@ -150,6 +153,9 @@ def test_the_loss_of_an_epoch_plain_and_weighted() -> None:
         f"data, {full:.4f}" in text
     )
     assert f"both means give {means[True][1]:.4f}, the loss on the {len(kept)} points" in text
+    assert (
+        f"the number of examples the epoch saw (200, or {len(kept)} with `drop_last=True`)" in text
+    )
     assert f"the lesson got {means[False][0]:.4f} that way, against {full:.4f}" in text  # quiz
 
 
@@ -183,7 +189,8 @@ def test_shuffling_with_a_seeded_generator() -> None:
     text = page()
     assert "Three batches per epoch, with 4, 4 and 2 samples, and every index once" in text
     assert "the new loader repeats both epochs exactly" in text
-    assert "so the orders differ from `torch.randperm`'s with the same seed" in text
+    assert "(so its order is not `torch.randperm`'s with the same seed)" in text
+    assert "a loader with the same seed and the same settings repeats every epoch's order" in text
 
 
 def test_what_the_default_collate_builds() -> None:
@@ -197,8 +204,12 @@ def test_what_the_default_collate_builds() -> None:
     assert as_dicts["x"].dtype == torch.float32
     assert as_dicts["label"].dtype == torch.float64
     assert default_collate([1, 2]).dtype == torch.int64
-    # float64 targets make the loss float64 on the CPU
-    loss = F.binary_cross_entropy_with_logits(torch.zeros(4), as_dicts["label"])
+    # the labels lost their dimension: the loss refuses them next to (4, 1) logits
+    assert as_dicts["label"].shape == (4,)
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        F.binary_cross_entropy_with_logits(torch.zeros(4, 1), as_dicts["label"])
+    # reshaped, float64 targets make the loss float64 on the CPU
+    loss = F.binary_cross_entropy_with_logits(torch.zeros(4, 1), as_dicts["label"][:, None])
     assert loss.dtype == torch.float64
     # the quiz: collate_fn=lambda samples: samples keeps the list of tuples
     loader = DataLoader(dataset, batch_size=16, collate_fn=lambda samples: samples)
@@ -209,7 +220,12 @@ def test_what_the_default_collate_builds() -> None:
     text = page()
     assert "The tuples became a *list* of two stacked tensors" in text
     assert "The Python floats became float64" in text
-    assert "make the loss float64 on a CPU" in text
+    assert (
+        "The Python floats became float64 labels of shape (4,), where the logits are (4, 1)" in text
+    )
+    assert (
+        "the loss refuses the shape, and reshaped, the labels would make the loss float64" in text
+    )
 
 
 class Sequences(Dataset[torch.Tensor]):
@@ -348,25 +364,34 @@ def test_a_small_batch_leaves_more_units_without_a_gradient() -> None:
 
 
 def test_samples_per_second_has_the_shape_the_page_describes() -> None:
-    """Timings vary; what the page says about their shape holds, with wide margins."""
+    """Timings vary; what the page says about their shape holds, with wide margins. One CPU
+    thread: on a machine whose cores are busy with other work, torch's thread pool waits for
+    them, and the timings would measure that contention instead of the step."""
     X_big, y_big = make_moons(4096, CPU)
     big = TensorDataset(X_big, y_big)
     model = lesson.make_mlp().to(get_device())
     step, load = {}, {}
-    for B in (1, 64, 1024, 4096):
-        X_batch, y_batch = X_big[:B].to(get_device()), y_big[:B].to(get_device())
-        step[B] = lesson.seconds_per_step(model, X_batch, y_batch)
-        num_batches = max(1, 1024 // B)
-        loader = DataLoader(big, batch_size=B)
-        load[B] = min(lesson.seconds_to_load(loader, num_batches) for _ in range(3)) / num_batches
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for B in (1, 64, 1024, 4096):
+            X_batch, y_batch = X_big[:B].to(get_device()), y_big[:B].to(get_device())
+            step[B] = lesson.seconds_per_step(model, X_batch, y_batch)
+            num_batches = max(1, 1024 // B)
+            loader = DataLoader(big, batch_size=B)
+            timings = [lesson.seconds_to_load(loader, num_batches) for _ in range(3)]
+            load[B] = min(timings) / num_batches
+    finally:
+        torch.set_num_threads(threads)
     assert step[64] < 3 * step[1]  # "about as long at batch size 64 as at 1"
-    assert 1024 / step[1024] > 100 / step[1]  # "more than a hundredfold by 1024"
+    assert 1024 / step[1024] > 200 / step[1]  # "several hundredfold by 1024"
     assert 4096 / load[4096] < 4 * 64 / load[64]  # the loader levels off
     assert load[1024] > step[1024]  # "loading a batch takes longer than training on it"
     assert load[4096] > step[4096]
     text = page()
     assert "A training step takes about as long at batch size 64 as at 1" in text
-    assert "more than a hundredfold by 1024" in text
+    assert "several hundredfold by 1024" in text
+    assert "a step on 64 samples took about as long as a step on one" in text  # the summary
     assert "at the largest sizes loading a batch takes longer than training on it" in text
 
 
@@ -437,10 +462,11 @@ def test_workers_take_turns_and_change_nothing_the_loop_sees() -> None:
     assert [int(batch[0]) for batch in loader] == [base, base + 1]
     assert with_workers(dataset, 2).prefetch_factor == 2
     text = page()
-    assert "(worker 0 builds batches 1, 3, 5, ...)" in text
-    assert "each keeps two batches ready ahead (`prefetch_factor=2`)" in text
-    assert "the loop sees the same data as without workers" in text
-    assert "runs in each worker after that seeding" in text
+    assert "(worker 0 builds batches 1, 3, 5, ...) and keep two each ready ahead" in text
+    assert "with the default `in_order=True`" in text
+    assert with_workers(dataset, 2).in_order
+    assert "gives the loop the batches it would get without workers" in text
+    assert "plus its number, before any `worker_init_fn` runs" in text
 
 
 def test_persistent_workers_draw_the_base_seed_once() -> None:
@@ -462,7 +488,30 @@ def test_persistent_workers_draw_the_base_seed_once() -> None:
     persistent = orders(2, True)
     assert persistent[0] == orders(0, False)[0]
     assert persistent[1] != orders(0, False)[1]  # no new base seed drawn before epoch 2
-    assert "once only, with persistent workers, whose generators then run on" in page()
+    # each pass draws the base seed (not again with persistent workers), then the permutation,
+    # then RandomSampler's permutation for the remainder of num_samples (none here)
+    generator = torch.Generator().manual_seed(0)
+
+    def draw_seed() -> None:
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+
+    def permutation() -> list[int]:
+        order = torch.randperm(12, generator=generator).tolist()
+        torch.randperm(12, generator=generator)  # the remainder's, of which none is used
+        return order
+
+    draw_seed()
+    first = permutation()
+    assert persistent == [first, permutation()]
+    # a persistent loader hands every loop the same iterator, reset
+    loader = lesson.loader_with_workers(indices, 4, num_workers=2)
+    assert iter(loader) is iter(loader)
+    assert iter(DataLoader(indices, 4)) is not iter(DataLoader(indices, 4))
+    text = page()
+    assert "with `persistent_workers=True`, the same one, reset" in text
+    assert "also changes the shuffles from epoch 2 on (Exercise 2 shows why)" in text
+    assert "but with persistent workers, as here, once only" in text
+    assert "later permutations differ from a loader's without them" in text
 
 
 @pytest.mark.skipif(torch.accelerator.is_available(), reason="pinning works here")
@@ -471,7 +520,15 @@ def test_pin_memory_without_a_gpu_warns_and_is_ignored() -> None:
     with pytest.warns(UserWarning, match="pin_memory"):
         (batch,) = next(iter(loader))
     assert not batch.is_pinned()
-    assert "without a GPU, PyTorch warns and ignores it" in page()
+    assert "without one, and on an Apple GPU, PyTorch warns and ignores it" in page()
+
+
+def test_pin_memory_is_turned_off_on_an_apple_gpu() -> None:
+    """No Apple GPU here: read the check in the installed torch's DataLoader."""
+    source = inspect.getsource(torch.utils.data.dataloader._BaseDataLoaderIter.__init__)
+    assert 'if self._pin_memory_device == "mps":' in source
+    assert "self._pin_memory = False" in source
+    assert "not supported on MPS" in source
 
 
 def test_workers_help_slow_samples_and_slow_down_tensors_in_memory() -> None:
@@ -512,22 +569,28 @@ def test_exercise_1_the_linear_scaling_rule() -> None:
     def median(losses: list[float], first: int, last: int) -> float:
         return statistics.median(losses[first - 1 : last])  # epochs first to last
 
-    # "follows the B = 16 run epoch for epoch, a few spikes aside": the medians of every ten
-    # epochs agree within a factor 1.6, while the loss falls almost tenfold
-    for first in (1, 11, 21, 31, 41):
+    # "tracks the B = 16 run between spikes, of which there are about eight (epochs where its
+    # loss is over 1.5 times B = 16's)": chaotic in its last digits, so counted loosely
+    ratios = [s / b for s, b in zip(scaled, base, strict=True)]
+    spikes = sum(ratio > 1.5 for ratio in ratios)
+    assert 5 <= spikes <= 12
+    assert min(ratios) > 1 / 1.5  # never far below either
+    for first in (1, 11, 21, 31, 41):  # the medians of every ten epochs agree
         ratio = median(scaled, first, first + 9) / median(base, first, first + 9)
         assert 1 / 1.6 < ratio < 1.6
     assert median(base, 41, 50) < median(base, 1, 10) / 5
-    assert rises(scaled) >= 3  # spikes
     # "lags far behind"
     assert median(unscaled, 41, 50) > 2.5 * median(base, 41, 50)
-    # the full batch at 6.25 "jumps about instead of descending"
+    # the full batch at 6.25 "jumps about, then stalls near 0.25, about five times B = 16's loss"
     assert rises(full) >= 10
-    assert median(full, 41, 50) > 2.5 * median(base, 41, 50)
+    assert all(0.2 < loss < 0.32 for loss in full[30:])
+    assert 3.5 < median(full, 41, 50) / median(base, 41, 50) < 7
     text = page()
     assert "The rule gives $0.5 \\times 64/16 = 2.0$ for B = 64" in text
     assert "$0.5 \\times 200/16 = 6.25$ for the full batch" in text
-    assert "follows the B = 16 run epoch for epoch, a few spikes aside" in text
+    assert "B = 64 tracks the B = 16 run between spikes, of which there are about eight" in text
+    assert "(epochs where its loss is over 1.5 times B = 16's)" in text
+    assert "then stalls near 0.25, about five times B = 16's loss" in text
     assert "in under a third of the steps (200 against 650)" in text
     assert "The rule held from 16 to 64 and broke at 200" in text
 
@@ -580,4 +643,42 @@ def test_exercise_3_whole_batches() -> None:
     for a, b in zip(epochs["usual"], epochs["fast"], strict=True):
         assert len(a) == len(b) == 13
         assert all(torch.equal(p, q) for p, q in zip(a, b, strict=True))
-    assert "Each epoch takes 13 calls instead of 200, for the same batches" in page()
+    text = page()
+    assert "Each epoch takes 13 calls instead of 200, for the same batches" in text
+    assert not callable(getattr(counting, "__getitems__", None))
+    assert "`TensorDataset` does not" in text
+
+
+class ManyAtOnce(CountingTensors):
+    """Defines __getitems__: a batch's indices in one call."""
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, ...]]:
+        CountingTensors.calls += 1
+        rows = torch.tensor(indices)
+        return [tuple(tensor[i] for tensor in self.tensors) for i in rows]
+
+
+def test_a_dataset_with_getitems_is_called_once_per_batch() -> None:
+    X, y = data()
+    CountingTensors.calls = 0
+    batches = list(DataLoader(ManyAtOnce(X, y), batch_size=16))
+    assert CountingTensors.calls == len(batches) == 13
+    assert torch.equal(torch.cat([X_batch for X_batch, _ in batches]), X)
+    assert "(or a whole group in one call, if the data set defines `__getitems__`)" in page()
+
+
+def test_the_start_method() -> None:
+    """fork wherever the system can (a notebook's classes reach the workers); the defaults
+    the page states are the ones Python reports (the first listed is the default)."""
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    assert ("fork" if can_fork else None) == lesson.START_METHOD
+    default = multiprocessing.get_all_start_methods()[0]
+    if sys.platform == "linux" and sys.version_info < (3, 14):
+        assert default == "fork"
+    if sys.platform in ("darwin", "win32"):
+        assert default == "spawn"
+    text = " ".join(page().split())
+    assert "spawn (the default on macOS and Windows)" in text
+    assert "forkserver (Linux's default from Python 3.14; fork up to 3.13)" in text
+    assert "Python's documentation calls fork unsafe on macOS" in text
+    assert "run `snippets/mini_batching_and_data_pipelines.py` as a script" in text
