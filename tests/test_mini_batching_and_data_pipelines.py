@@ -6,7 +6,7 @@ import math
 import multiprocessing
 import statistics
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from itertools import chain, pairwise
 from pathlib import Path
@@ -363,10 +363,19 @@ def test_a_small_batch_leaves_more_units_without_a_gradient() -> None:
     assert "about 10 of the network''s 16 hidden units" in text  # quiz: 10.1
 
 
-def test_samples_per_second_has_the_shape_the_page_describes() -> None:
-    """Timings vary; what the page says about their shape holds, with wide margins. One CPU
-    thread: on a machine whose cores are busy with other work, torch's thread pool waits for
-    them, and the timings would measure that contention instead of the step."""
+def shape_on_some_try(measure: Callable[[], dict[str, bool]], tries: int = 3) -> list[str]:
+    """Timings on a busy machine (other test workers share its cores) are noisy, and noise
+    only slows things: a claim about their shape holds if one of a few measurements shows
+    all of it. Returns the claims the last try broke."""
+    broken: list[str] = []
+    for _ in range(tries):
+        broken = [claim for claim, holds in measure().items() if not holds]
+        if not broken:
+            break
+    return broken
+
+
+def samples_per_second_shape() -> dict[str, bool]:
     X_big, y_big = make_moons(4096, CPU)
     big = TensorDataset(X_big, y_big)
     model = lesson.make_mlp().to(get_device())
@@ -383,11 +392,20 @@ def test_samples_per_second_has_the_shape_the_page_describes() -> None:
             load[B] = min(timings) / num_batches
     finally:
         torch.set_num_threads(threads)
-    assert step[64] < 3 * step[1]  # "about as long at batch size 64 as at 1"
-    assert 1024 / step[1024] > 200 / step[1]  # "several hundredfold by 1024"
-    assert 4096 / load[4096] < 4 * 64 / load[64]  # the loader levels off
-    assert load[1024] > step[1024]  # "loading a batch takes longer than training on it"
-    assert load[4096] > step[4096]
+    return {
+        "about as long at batch size 64 as at 1": step[64] < 3 * step[1],
+        "several hundredfold by 1024": 1024 / step[1024] > 200 / step[1],
+        "the loader levels off": 4096 / load[4096] < 4 * 64 / load[64],
+        "loading a batch takes longer than training on it": load[1024] > step[1024]
+        and load[4096] > step[4096],
+    }
+
+
+def test_samples_per_second_has_the_shape_the_page_describes() -> None:
+    """Timings vary; what the page says about their shape holds, with wide margins. One CPU
+    thread: on a machine whose cores are busy with other work, torch's thread pool waits for
+    them, and the timings would measure that contention instead of the step."""
+    assert shape_on_some_try(samples_per_second_shape) == []
     text = page()
     assert "A training step takes about as long at batch size 64 as at 1" in text
     assert "several hundredfold by 1024" in text
@@ -508,7 +526,7 @@ def test_persistent_workers_draw_the_base_seed_once() -> None:
     assert iter(loader) is iter(loader)
     assert iter(DataLoader(indices, 4)) is not iter(DataLoader(indices, 4))
     text = page()
-    assert "with `persistent_workers=True`, the same one, reset" in text
+    assert "which keeps worker processes alive between epochs, the same one, reset" in text
     assert "also changes the shuffles from epoch 2 on (Exercise 2 shows why)" in text
     assert "but with persistent workers, as here, once only" in text
     assert "later permutations differ from a loader's without them" in text
@@ -531,8 +549,7 @@ def test_pin_memory_is_turned_off_on_an_apple_gpu() -> None:
     assert "not supported on MPS" in source
 
 
-def test_workers_help_slow_samples_and_slow_down_tensors_in_memory() -> None:
-    """The timing table's shape, with wide margins."""
+def workers_shape() -> dict[str, bool]:
     X, y = data()
     times = {}
     for name, dataset in (
@@ -544,13 +561,21 @@ def test_workers_help_slow_samples_and_slow_down_tensors_in_memory() -> None:
             times[name, num_workers] = [
                 lesson.seconds_to_load(loader, len(loader)) for _ in range(2)
             ]
-    # 100 samples at 2 ms: at least 0.2 s alone; with two workers the second epoch about halves
-    assert min(times["slow", 0]) >= 0.2
-    assert times["slow", 2][1] < 0.8 * times["slow", 0][1]
-    assert times["slow", 2][1] > 0.35 * times["slow", 0][1]
-    assert times["slow", 2][0] > times["slow", 2][1]  # the first epoch starts the workers
-    assert times["memory", 2][0] > times["memory", 0][0]
-    assert times["memory", 2][1] > times["memory", 0][1]
+    slow_alone, slow_workers = times["slow", 0], times["slow", 2]
+    return {
+        "100 samples at 2 ms: at least 0.2 s alone": min(slow_alone) >= 0.2,
+        "with two workers the second epoch about halves": 0.35 * slow_alone[1]
+        < slow_workers[1]
+        < 0.8 * slow_alone[1],
+        "the first epoch starts the workers": slow_workers[0] > slow_workers[1],
+        "workers make every epoch slower in memory": times["memory", 2][0] > times["memory", 0][0]
+        and times["memory", 2][1] > times["memory", 0][1],
+    }
+
+
+def test_workers_help_slow_samples_and_slow_down_tensors_in_memory() -> None:
+    """The timing table's shape, with wide margins."""
+    assert shape_on_some_try(workers_shape) == []
     text = page()
     assert "and the second epoch takes about half as long" in text
     assert "With data in memory, workers make every epoch slower" in text
