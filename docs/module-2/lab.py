@@ -617,10 +617,9 @@ draw_curves(runs, ceiling)
 # as well as dropout's last 50, or better. Stopped there, it would have been a close rival: when
 # to stop is a choice too (**Stop early**, under Try this).
 #
-# And it depends on the data: on lesson 2.6's moons weight decay came out ahead, and even here
-# other seeds for the data and the split changed the story. In one draw we tried, the network
-# without regularization learned none of its wrong labels; in another, weight decay won by the
-# rule. These are the findings of one draw of 150 training points.
+# And it depends on the data: on lesson 2.6's moons weight decay came out ahead. These are the
+# findings of one draw of 150 training points, with only 10 wrong labels among them; another
+# draw can tell a different story (**Redraw the data**, under Try this).
 
 # %% [markdown]
 # ## Step 7: The test set, once
