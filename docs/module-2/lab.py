@@ -608,7 +608,7 @@ draw_curves(runs, ceiling)
 # Loss and accuracy disagree because they measure different things. Accuracy counts on which
 # side of the boundary each point falls; the loss also asks how sure the model was, and the
 # validation set has wrong labels of its own, on which a sure model pays dearly. By our rule,
-# dropout wins, and it won for every training seed we tried. Had we needed trustworthy
+# dropout wins. Had we needed trustworthy
 # probabilities, say to pass the uncertain cases to a person, the loss would have been the
 # better rule, and weight decay would have won: the rule follows from what the model is for.
 #
