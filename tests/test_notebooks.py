@@ -23,6 +23,7 @@ from lessons import EXECUTED, fence_spans
 RUN_BY_DEFAULT = {
     "module-1": "recap-and-key-takeaways.md",
     "module-2": "forward-and-backward-passes.md",
+    "module-3": "weight-initialization.md",
 }
 SNIPPET_MODULES = sorted(path.stem for path in (ROOT / "snippets").glob("*.py"))
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
