@@ -129,8 +129,7 @@ class Run:
 
 
 def gradient_norm(model: nn.Module) -> float:
-    """The norm of all the gradients together, as one long vector: the norm
-    of the per-tensor norms."""
+    """All the gradients' norm as one long vector: the norm of their norms."""
     norms = [p.grad.norm() for p in model.parameters() if p.grad is not None]
     return float(torch.stack(norms).norm().item())
 
@@ -191,9 +190,8 @@ def gradients(model: nn.Module) -> list[torch.Tensor]:
 
 
 def compare(after: list[torch.Tensor], before: list[torch.Tensor]) -> str:
-    """What clipping did: the smallest and largest factor by which a tensor's
-    norm changed, the new total norm, and the cosine of the angle between
-    the gradients before and after, each taken as one long vector."""
+    """What clipping did: per-tensor norm factors, total norm, and the cosine
+    between the gradients before and after, each as one long vector."""
     pairs = zip(after, before, strict=True)
     factors = [(a.norm() / b.norm()).item() for a, b in pairs]
     total = torch.stack([a.norm() for a in after]).norm()
@@ -350,15 +348,28 @@ def draw_clipping(runs: dict[str, Run], max_norm: float) -> None:
             ax.plot(
                 finite, ls=linestyle, marker=marker, markevery=every, label=name
             )
-    ax_norm.axhline(max_norm, color="gray", ls="-.", lw=1)
+    limit = ax_norm.axhline(
+        max_norm, color="gray", ls="-.", lw=1, label=f"limit {max_norm:g}"
+    )
     for ax, title in ((ax_loss, "Loss"), (ax_norm, "Total gradient norm")):
         log_scale(ax)
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.set_ylabel(f"{title.split()[-1].lower()} (log scale)")
     ax_loss.legend(loc="upper right")
+    ax_norm.legend(handles=[limit], loc="upper right")
     clipped, plain = runs["clipped"], runs["no clipping"]
+    last = len(plain.losses) - 2  # the last finite loss of the plain run
+    ax_loss.annotate(
+        f"no clipping: nan at step {last + 1}",
+        xy=(last, plain.losses[last]),
+        xytext=(10, plain.losses[last] / 30),
+        arrowprops={"arrowstyle": "->"},
+    )
     later = clipped.norms[10:]
+    acted = sum(norm > max_norm for norm in clipped.norms)
+    steps = len(clipped.norms)
+    when = "every step" if acted == steps else f"{acted} of {steps} steps"
     fig.set_label(
         "Two panels, log scale, against the step. Without clipping the loss "
         f"goes from {plain.losses[0]:.2f} to {plain.losses[1]:.0f} and "
@@ -368,7 +379,7 @@ def draw_clipping(runs: dict[str, Run], max_norm: float) -> None:
         "steps, with small bumps. Bottom: the norm before clipping starts "
         f"at {clipped.norms[0]:.0f}; from step 10 on it stays between "
         f"{min(later):.1f} and {max(later):.1f}, above the limit of "
-        f"{max_norm:g} (a dash-dotted line) at almost every step."
+        f"{max_norm:g} (a dash-dotted line) at {when}."
     )
     plt.show()
 
@@ -391,7 +402,8 @@ def main() -> None:
         "ReLU, weights x1.2": deep_net(torch.relu, device, scale=1.2),
     }
     profiles = {name: layer_gradients(m, X, y) for name, m in nets.items()}
-    print(f"{'':<19}{'dL/dz: 21':>10}{'20':>9}{'10':>9}{'1':>9} | factor")
+    header = "".join(f"{layer:>9}" for layer in (21, 20, 10, 1))
+    print(f"{'dL/dz at layer':<19}{header} | factor")
     for name, (signals, _) in profiles.items():
         row = "".join(f"{signals[i]:>9.1e}" for i in (20, 19, 9, 0))
         print(f"{name:<19}{row} | {factor_per_layer(signals):.2f}")

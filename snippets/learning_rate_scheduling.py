@@ -276,7 +276,9 @@ def draw_runs(runs: dict[str, Run], steps_per_epoch: int) -> None:
     for ax in (ax_loss, ax_lr):
         log_scale(ax)
         ax.set_xlabel("step")
-    ax_loss.set_title("Loss on all points")
+    ax_loss.set_yticks([0.03, 0.1, 0.3, 1, 3], ["0.03", "0.1", "0.3", "1", "3"])
+    ax_loss.tick_params(axis="y", which="minor", labelleft=False)
+    ax_loss.set_title("Loss on all points (legend below)")
     ax_loss.set_ylabel("loss (log scale)")
     ax_lr.legend(loc="lower left", ncols=2)
     ax_lr.set_title("Learning rate")

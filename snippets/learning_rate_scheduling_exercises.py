@@ -2,7 +2,6 @@
 
 import copy
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch.optim import Optimizer
@@ -25,7 +24,7 @@ def resumed_rates(
     first", "optimizer first", or with "no scheduler state"."""
     w = torch.zeros(1, requires_grad=True)
     rates: list[float] = []
-    state: list[dict[str, Any]] = []  # the checkpoint: optimizer, scheduler
+    state: list[dict[str, object]] = []  # the checkpoint: optimizer, scheduler
     for first, end in ((0, 100), (100, 240)):  # two processes
         optimizer = torch.optim.AdamW([w], lr=2.0)
         if state and how == "optimizer first":

@@ -33,7 +33,8 @@ class HandOptimizer:
             p.grad = None  # as torch.optim does by default
 
     def grads(self) -> list[torch.Tensor]:
-        """Each parameter's gradient g (a None makes zip(strict=True) fail)."""
+        """Each parameter's gradient g. Unlike torch.optim, ours refuse a
+        None gradient: zip(..., strict=True) in step() raises an error."""
         return [p.grad for p in self.params if p.grad is not None]
 
     def zeros(self) -> list[torch.Tensor]:
@@ -124,7 +125,7 @@ class HandAdamW(HandAdam):
 # --8<-- [start:match]
 Stepper = HandOptimizer | torch.optim.Optimizer  # zero_grad(), step()
 Maker = Callable[[list[torch.Tensor]], Stepper]  # parameters -> optimizer
-AnyOptions = Callable[..., Stepper]  # an optimizer class, options to come
+AnyOptions = Callable[..., Stepper]  # a class still waiting for options
 
 
 def make_mlp(w: int) -> nn.Sequential:
@@ -272,50 +273,59 @@ STYLES = {  # line style and marker: the curves differ without colour
 
 def draw_valley(paths: dict[str, torch.Tensor], kappa: float) -> None:
     """Two stacked panels: the paths over the valley's contours, then the
-    loss along each path against the step (log scale)."""
-    fig, (ax_map, ax_loss) = plt.subplots(
-        2, 1, figsize=(5.4, 6.6), layout="constrained"
-    )
-    t1 = torch.linspace(-10, 3, 200, dtype=torch.float64)
-    t2 = torch.linspace(-1.3, 1.3, 200, dtype=torch.float64)
-    T1, T2 = torch.meshgrid(t1, t2, indexing="xy")
-    heights = valley_loss(torch.stack([T1, T2]), kappa)
-    levels = [0.5, 2, 8, 20, 45, 80]
-    ax_map.contour(T1, T2, heights, levels, colors="0.75", linewidths=0.8)
-    losses = {}
-    for name, path in paths.items():
-        style, marker = STYLES[name]
-        losses[name] = valley_loss(path.T, kappa)
-        for ax, xs, ys in (
-            (ax_map, path[:, 0], path[:, 1]),
-            (ax_loss, range(len(path)), losses[name]),
-        ):
-            ax.plot(xs, ys, ls=style, marker=marker, markevery=10, ms=5,
-                    lw=1.4, label=name)  # fmt: skip
-    start = next(iter(paths.values()))[0]
-    ax_map.plot(start[0], start[1], "ko", mfc="none", ms=9)
-    ax_map.plot(0, 0, "k*", ms=12)
-    ax_map.set_title(f"Paths on the valley, $\\kappa$ = {kappa:g}")
-    ax_map.set_xlabel("$\\theta_1$ (along the floor)")
-    ax_map.set_ylabel("$\\theta_2$ (across)")
-    log_scale(ax_loss)
-    ax_loss.set_title("Loss along each path")
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("loss (log scale)")
-    ax_loss.legend(loc="lower left", ncols=2)
-    final = ", ".join(f"{n} {v[-1]:.2g}" for n, v in losses.items())
-    fig.set_label(
-        "Top: elliptical contours of the valley, long along theta 1, and four "
-        f"paths from the open circle at ({start[0]:g}, {start[1]:g}) to the "
-        "star at (0, 0). SGD zig-zags across the valley, then creeps along "
-        "its floor; momentum swings across in wide waves but runs along the "
-        "floor, overshoots the star and swings back; RMSProp drops onto the "
-        "floor in its first step and runs along it; Adam runs along the floor "
-        "while swinging across it in long waves. Bottom: the loss along "
-        "each path against the step, on a log scale; after "
-        f"{len(losses['SGD']) - 1} steps: {final}."
-    )
-    plt.show()
+    loss along each path against the step (log scale); one legend above."""
+    with plt.rc_context({"font.size": 11}):  # above the default 10: phones
+        fig, (ax_map, ax_loss) = plt.subplots(
+            2, 1, figsize=(5.4, 7.0), layout="constrained"
+        )
+        t1 = torch.linspace(-10, 3, 200, dtype=torch.float64)
+        t2 = torch.linspace(-1.3, 1.3, 200, dtype=torch.float64)
+        T1, T2 = torch.meshgrid(t1, t2, indexing="xy")
+        heights = valley_loss(torch.stack([T1, T2]), kappa)
+        levels = [0.5, 2, 8, 20, 45, 80]
+        ax_map.contour(T1, T2, heights, levels, colors="0.75", linewidths=0.8)
+        losses = {}
+        for name, path in paths.items():
+            style, marker = STYLES[name]
+            losses[name] = valley_loss(path.T, kappa)
+            for ax, xs, ys in (
+                (ax_map, path[:, 0], path[:, 1]),
+                (ax_loss, range(len(path)), losses[name]),
+            ):
+                ax.plot(xs, ys, ls=style, marker=marker, markevery=10, ms=5,
+                        lw=1.4, label=name)  # fmt: skip
+        start = next(iter(paths.values()))[0]
+        ax_map.plot(start[0], start[1], "ko", mfc="none", ms=9)
+        ax_map.plot(0, 0, "k*", ms=16, mec="w", zorder=5)  # over the paths
+        ax_map.set_title(f"Paths on the valley, $\\kappa$ = {kappa:g}")
+        ax_map.set_xlabel("$\\theta_1$ (along the floor)")
+        ax_map.set_ylabel("$\\theta_2$ (across)")
+        log_scale(ax_loss)
+        ax_loss.set_title("Loss along each path")
+        ax_loss.set_xlabel("step")
+        ax_loss.set_ylabel("loss (log scale)")
+        fig.legend(  # one legend for both panels, above them
+            *ax_loss.get_legend_handles_labels(),
+            loc="outside upper center",
+            ncols=4,
+            columnspacing=1.2,
+            handlelength=1.8,
+        )
+        final = ", ".join(f"{n} {v[-1]:.2g}" for n, v in losses.items())
+        fig.set_label(
+            "A legend above names the four optimizers. Top: elliptical "
+            "contours of the valley, long along theta 1, and four paths from "
+            f"the open circle at ({start[0]:g}, {start[1]:g}) to the star at "
+            "(0, 0). SGD zig-zags across the valley, then creeps along its "
+            "floor; momentum jumps from wall to wall, two steps on each wall, "
+            "in a shrinking square wave, while it runs along the floor, "
+            "overshoots the star and swings back; RMSProp drops onto the "
+            "floor in its first step and runs along it; Adam runs along the "
+            "floor while swinging across it in long waves. Bottom: the loss "
+            "along each path against the step, on a log scale; after "
+            f"{len(losses['SGD']) - 1} steps: {final}."
+        )
+        plt.show()
 
 
 # --8<-- [end:draw-valley]
@@ -432,7 +442,7 @@ def main() -> None:
     choices: dict[str, Callable[..., torch.optim.Optimizer]] = {
         "SGD": partial(torch.optim.SGD, lr=0.1),
         "SGD, momentum": partial(torch.optim.SGD, lr=0.1, momentum=0.9),
-        "RMSprop": torch.optim.RMSprop,
+        "RMSProp": torch.optim.RMSprop,
         "Adam": torch.optim.Adam,
     }
     for name, make_optimizer in choices.items():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import deeper_networks_and_backprop_challenges as lesson
 import deeper_networks_and_backprop_challenges_exercises as exercises
+import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
@@ -78,12 +79,18 @@ def profile(name: str, norm: str | None = None, residual: bool = False) -> Profi
 
 
 @cache
-def trained(norm: str | None = None, residual: bool = False) -> tuple[Run, list[float]]:
-    """A sigmoid network's run on the page's settings, and how far each layer moved."""
+def trained_models(norm: str | None = None, residual: bool = False) -> tuple[DeepNet, DeepNet, Run]:
+    """A sigmoid network's start, the trained copy, and its run on the page's settings."""
     X, y = data()
     start = net("sigmoid", norm=norm, residual=residual)
     model = copy.deepcopy(start)
     run = lesson.train(model, X, y, LR, NUM_STEPS)
+    return start, model, run
+
+
+def trained(norm: str | None = None, residual: bool = False) -> tuple[Run, list[float]]:
+    """A sigmoid network's run on the page's settings, and how far each layer moved."""
+    start, model, run = trained_models(norm, residual)
     return run, lesson.relative_change(start, model)
 
 
@@ -131,6 +138,8 @@ def test_the_arithmetic_of_the_math_section() -> None:
     assert f"{math.sqrt(2 / 16):.2f}" == "0.35"
     assert f"{0.7**2:.1f}" == "0.5"
     assert power_of_ten(0.7**19) == "10^{-3}"
+    assert round(1.3**19, -1) == 150
+    assert f"{math.sqrt(1 + 0.3**2):.2f}" == "1.04"
     assert f"{torch.finfo(torch.float32).max:.1e}" == "3.4e+38"
     assert power_of_ten(torch.finfo(torch.float32).eps) == "10^{-7}"
     text = prose()
@@ -138,7 +147,14 @@ def test_the_arithmetic_of_the_math_section() -> None:
     assert "nineteen of 1.2 give $1.2^{19} \\approx 32$" in text
     assert "its factor is at most $\\sqrt{2/16} \\approx 0.35$" in text
     assert "($0.7^2 \\approx 0.5$) and all but a thousandth of it over 20 layers" in text
-    assert "($0.7^{19} \\approx 10^{-3}$)" in text
+    assert "($0.7^{19} \\approx 10^{-3}$, nineteen factors)" in text
+    assert (
+        "We measure from the last hidden layer, layer 20, down to layer 1: nineteen factors" in text
+    )
+    assert (
+        "With one unit and factors of 0.3 it could explode instead, $1.3^{19} \\approx 150$" in text
+    )
+    assert "about $\\sqrt{1 + f_l^2}$ per layer, 1.04 for $f_l = 0.3$" in text
     assert "overflow float32 (about $3.4 \\times 10^{38}$)" in text
     assert "near 1, about $10^{-7}$ of it" in text
 
@@ -158,11 +174,17 @@ def test_vanishing_and_exploding_at_the_start() -> None:
     sigmoid = signals["sigmoid"]
     assert power_of_ten(sigmoid[0]) == "10^{-12}"
     assert 3e9 < sigmoid[19] / sigmoid[0] < 3e10  # "ten billion times weaker than at layer 20"
-    assert sigmoid[20] / sigmoid[0] > 1e10  # "ten billion times smaller than at the output"
     assert power_of_ten(sigmoid[19]) == "10^{-2}"  # the quiz: "about 10^-2 at layer 20"
     assert factors["sigmoid"] < math.sqrt(2 / 16)  # below the ceiling
     explode = signals["ReLU, weights x1.2"]
     assert 8 < explode[0] / explode[19] < 10  # "about 9 times"
+    assert f"{(factors['ReLU, weights x1.2'] - 1) * 100:.0f}" == "12"  # "12% a layer on average"
+    # going down from layer 20 to layer 1 it shrinks at three layers (each step > 2% from even)
+    steps = [explode[i] / explode[i + 1] for i in range(19)]
+    assert sum(step < 1 for step in steps) == 3
+    assert all(abs(step - 1) > 0.01 for step in steps)
+    healthy = signals["ReLU"]
+    assert 3.5 < healthy[19] / healthy[0] < 4.5  # "falls only about fourfold"
     # the weight gradients: the large weights' are 50 to 300 times the healthy ReLU's
     ratios = [
         big / healthy
@@ -171,16 +193,24 @@ def test_vanishing_and_exploding_at_the_start() -> None:
     assert min(ratios) > 40
     assert max(ratios) < 320
     text = prose()
-    assert "ten billion times smaller than at the output" in text
+    assert "ten billion times smaller than at the twentieth, or nine times larger" in text
+    assert "grows, on average by about 12% a layer, on its way down" in text
     assert (
         "it is 0.035 for the sigmoid and ReLU stacks alike. Going down, the sigmoid's signal"
         " shrinks by 0.30 per layer, close to its ceiling of 0.35, to about $10^{-12}$ at layer"
         " 1: ten billion times weaker than at layer 20" in text
     )
-    assert "ReLU's barely changes, with a factor of 0.93" in text
+    assert "ReLU's falls only about fourfold over the 19 layers, a factor of 0.93" in text
+    # lesson 3.3's figure for a wide Kaiming ReLU stack, and the heading the link names
+    other = " ".join((LESSON.parent / "weight-initialization.md").read_text().split())
+    assert "### Twenty layers, six rules" in other
+    assert "Kaiming's ReLU stack measures 0.98 forward and 1.00 backward" in other
+    assert "through 20 layers of 256 units" in other
+    assert "(weight-initialization.md#twenty-layers-six-rules) measures 1.00 with 256" in text
     assert "the factor is 1.12, close to 1.2 times ReLU's" in text
     assert "the signal at layer 1 is about 9 times the one at layer 20" in text
-    assert "every layer's weight gradient is 50 to 300 times the healthy ReLU's" in text
+    assert "12% a layer on average, though going down it dips at three layers" in text
+    assert "makes every layer's weight gradient 50 to 300 times the healthy ReLU's" in text
     assert "$0.3^{19}$" in quiz()
     assert "about $10^{-2}$ at layer 20 to about $10^{-12}$" in quiz()
 
@@ -204,6 +234,13 @@ def test_the_sigmoid_network_does_not_learn() -> None:
     # fifth of half the gap between float32 numbers, so this holds on any device)
     assert moved[:8] == [0.0] * 8
     assert all(change > 0 for change in moved[8:])
+    # in layers 9 to 11 only a handful of weights changed, all of them near 0
+    start, model, _ = trained_models()
+    for before, after in zip(start.linears()[8:11], model.linears()[8:11], strict=True):
+        changed = before.weight != after.weight
+        assert 1 <= changed.sum().item() <= 10
+        assert before.weight[changed].abs().max().item() < 0.01
+        assert before.weight.abs().median().item() > 0.1
     assert all(1e-12 <= change < 2e-4 for change in moved[8:20])  # "10^-12 to 10^-4"
     assert moved[20] > 1e-3  # "only the output layer moved by more than 0.1%"
     assert all(change < 1e-3 for change in moved[:20])
@@ -215,6 +252,7 @@ def test_the_sigmoid_network_does_not_learn() -> None:
     assert "The loss goes nowhere: 0.6931 is $\\ln 2$" in text
     assert "The first eight layers did not change at all, not by one bit" in text
     assert "Layers 9 to 20 moved by between $10^{-12}$ and $10^{-4}$ of their size" in text
+    assert "in layers 9 to 11 only a handful of weights changed at all, ones so near 0" in text
     assert "only the output layer moved by more than 0.1%" in text
     assert "falls from 0.91 at layer 1 to about $10^{-8}$ at layer 20" in text
     assert "froze the first eight layers completely and held the loss at $\\ln 2$" in text
@@ -224,7 +262,9 @@ def test_the_cures() -> None:
     batch, residual = profile("sigmoid", norm="batch"), profile("sigmoid", residual=True)
     assert f"{lesson.factor_per_layer(batch[0]):.2f}" == "1.25"
     assert f"{lesson.factor_per_layer(residual[0]):.2f}" == "1.02"
-    assert batch[0][0] > batch[0][19]  # "its signal grows towards the input"
+    assert f"{batch[0][0] / batch[0][19]:.0f}" == "74"  # "grows 74 times from layer 20 to 1"
+    explode = profile("ReLU, weights x1.2")[0]
+    assert batch[0][0] / batch[0][19] > explode[0] / explode[19]  # "more than ... 9"
     # weight gradients at the start
     plain_w = profile("sigmoid")[1]
     assert round(math.log10(max(plain_w) / min(plain_w))) == 9  # "nine powers of ten"
@@ -242,12 +282,18 @@ def test_the_cures() -> None:
         assert all(0.01 < change < 0.1 for change in moved[:20])  # "a few percent"
         assert moved[20] > 1  # "the output layer by more than its whole size"
     text = prose()
-    assert "about 1.02 with residual connections, and 1.25 with batch normalization" in text
+    assert "With residual connections the factor is 1.02" in text
+    assert (
+        "Batch normalization overshoots, to 1.25: its signal grows 74 times from layer 20 to"
+        " layer 1, more than the exploding ReLU stack's 9" in text
+    )
     assert "batch normalization has the loss below 0.1 and residual connections at about" in text
     assert "residual connections at about 0.3, where the plain network is still at" in text
-    assert "the number of threads that add them" in text
+    assert "which vary with the number of threads" in text
     assert "the plain network's weight gradients span nine powers of ten" in text
-    assert "batch normalization's stay between about 0.2 and 2" in text
+    assert "batch normalization's stay between about 0.2 and 2 at every layer" in text
+    assert "held every layer's weight gradient between about 0.2 and 2" in text
+    assert "started between about 0.2 and 2" in quiz()
     assert "the residual network's between about 0.06 and 0.4" in text
     assert "every layer of both cured networks moved by a few percent of its size" in text
     assert "the output layer by more than its whole size" in text
@@ -290,6 +336,36 @@ def test_the_residual_derivative_is_one_plus_the_factor() -> None:
     (grad,) = torch.autograd.grad(x + w * torch.sigmoid(x) + b, x)
     slope = torch.sigmoid(x) * (1 - torch.sigmoid(x))
     assert grad.item() == pytest.approx(1 + w * slope.item(), abs=1e-15)
+
+
+def test_the_residual_terms_add_in_square() -> None:
+    """In the residual sigmoid network, each block's own term, (df/dx)^T delta_out, is about 0.2
+    of delta_out's length and on average at right angles to it, so the factor is
+    sqrt(1 + 0.2^2) = 1.02, the one measured."""
+    X, y = data()
+    model = net("sigmoid", residual=True)
+    Z_all = model.pre_activations(X)
+    loss = F.binary_cross_entropy_with_logits(Z_all[-1], y)
+    deltas = torch.autograd.grad(loss, Z_all[:-1])  # layers 1 to 20
+    sizes, cosines = [], []
+    for below, above in itertools.pairwise(deltas):  # layers 2 to 20 add their input
+        own = below - above  # the block's own term
+        sizes.append((own.norm() / above.norm()).item())
+        cosines.append(F.cosine_similarity(own.flatten(), above.flatten(), dim=0).item())
+    f = statistics.mean(sizes)
+    assert 0.15 < f < 0.25  # "about 0.2"
+    assert abs(statistics.mean(cosines)) < 0.05  # "averages about 0"
+    assert f"{math.sqrt(1 + 0.2**2):.2f}" == "1.02"
+    assert (
+        f"{math.sqrt(1 + f**2):.2f}"
+        == f"{lesson.factor_per_layer(profile('sigmoid', residual=True)[0]):.2f}"
+    )
+    text = prose()
+    assert (
+        "In this lesson's residual network $f$ is about 0.2, the cosine between the two terms"
+        in text
+    )
+    assert "averages about 0, and $\\sqrt{1 + 0.2^2} \\approx 1.02$ is the factor" in text
 
 
 def test_clip_grad_norm_as_its_source_says() -> None:
@@ -394,9 +470,20 @@ def test_training_with_and_without_clipping() -> None:
     assert "Without clipping the loss jumps from 2.59 to 118, then to billions, then `nan`" in text
     assert "it falls, with small bumps, to about 0.15 after 100 steps" in text
     assert "Clipping acted on every step" in text
-    assert "by exactly $\\eta \\cdot 0.25 = 0.025$ per step" in text
+    assert "by $\\eta \\cdot 0.25 = 0.025$ per step (a hair less, for the $10^{-6}$)" in text
     assert "It starts at about 41, falls to around 3 within 20 steps" in text
     assert "diverge in three steps" in text
+
+
+def test_the_clipping_figure_describes_its_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alt text says at how many steps the norm was above the limit: every one."""
+    monkeypatch.setattr(plt, "show", lambda: None)
+    lesson.draw_clipping(clip_runs(), MAX_NORM)
+    figure = plt.gcf()
+    label = str(figure.get_label())
+    plt.close(figure)
+    assert "above the limit of 0.25 (a dash-dotted line) at every step." in label
+    assert "Two panels" in label
 
 
 def test_exercise_1_layer_norm() -> None:

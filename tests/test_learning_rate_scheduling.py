@@ -203,7 +203,7 @@ def test_cosine_recursion_and_the_hand_over() -> None:
     rates, _ = schedules()
     assert rates["warmup, cosine"][W] == 2.0
     assert rates["warmup, cosine"][W - 1] < 2.0
-    assert "r_t = 1 + \\cos(\\pi t / T)" in prose()
+    assert "r_t = 1 + \\cos(\\pi t / T_{\\max})$ and $t$ counts this scheduler's steps" in prose()
 
 
 def test_the_figures_numbers() -> None:
@@ -247,6 +247,14 @@ def test_a_scheduler_writes_the_optimizers_rate() -> None:
     text = prose()
     assert "Two parameter groups, at rates 2.0 and 0.2" in text
     assert "set both rates to 1% (the warmup's step 0)" in text
+    # a group that already has "initial_lr" (as after loading an optimizer's state) keeps it,
+    # and SequentialLR starts the schedule from it
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    optimizer.param_groups[0]["initial_lr"] = 5.0
+    lesson.warmup_cosine(optimizer, 24, total_steps=240)
+    assert optimizer.param_groups[0]["initial_lr"] == 5.0
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
+    assert "(unless the group already has one, as after loading an optimizer's state)" in text
     assert "$2.0 \\cdot (0.01 + 0.99 \\cdot 3/24) = 0.2675$, and a tenth of that" in text
 
 
@@ -272,7 +280,7 @@ def test_one_cycle_moves_the_momentum() -> None:
     OneCycleLR(sgd, max_lr=2.0, total_steps=T, cycle_momentum=False)
     assert sgd.param_groups[0]["momentum"] == 0
     text = prose()
-    assert "0.95 at the start, 0.85 at the peak (and back to 0.95 at the end)" in text
+    assert "0.95 at the start, 0.85 at the peak." in text
     assert "Plain SGD's momentum, 0 by default, became 0.95" in text
     assert "$1/(1 - 0.95) = 20$" in text
 
@@ -403,6 +411,12 @@ def test_the_range_test() -> None:
     assert "fastest near 0.5 (dashed line)" in text
     assert "Near 1 it turns ragged, with a spike at about 1.35, and past 4 it shoots up" in text
     assert "a constant rate of about 0.5, or a schedule peaking at 2" in text
+    # 2 sits where the curve is ragged (past 1) and below the blow-up (past 4)
+    near_2 = [loss for rate, loss in zip(rates, losses[1:], strict=True) if 1.5 < rate < 2.5]
+    assert near_2
+    assert max(near_2) < losses[0]  # ragged there, but not blown up
+    assert rates[-1] > 2 * 2.0
+    assert text.count("in the ragged stretch below the blow-up") == 2
 
 
 @cache
@@ -522,12 +536,28 @@ def test_adams_first_step() -> None:
         one = torch.autograd.grad(loss, list(point.parameters()))
         blocked &= torch.cat([d.flatten() for d in one]) == 0
     assert torch.equal(~moved, blocked)
+    # "or fed them a 0": no ReLU follows an output weight; those with a zero gradient read a unit
+    # of the second hidden layer that is 0 on every point of the batch
+    with torch.no_grad():
+        A2 = torch.relu(start[2](torch.relu(start[0](X[batch]))))
+    fed_zeros = (A2 == 0).all(dim=0)
+    assert fed_zeros.any()
+    output_layer = model[4]
+    assert isinstance(output_layer, nn.Linear)
+    assert output_layer.weight.grad is not None
+    assert torch.equal(output_layer.weight.grad[0] == 0, fed_zeros)
+    # a deliberately large rate: 300 times Adam's default
+    assert torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["lr"] == 0.001
+    assert round(0.3 / 0.001) == 300
     text = prose()
-    assert "One step of Adam at a rate of 0.3 from `start`" in text
+    assert "at a deliberately large rate, 0.3 (300 times its default)" in text
     assert "The gradients range from about 0.08 down to below $10^{-6}$" in text
     assert "moved by nearly the full 0.3" in text
     assert "three times a typical parameter's size, 0.094" in text
-    assert "on every point of the batch, an off ReLU stood between them and the output" in text
+    assert (
+        "on every point of the batch, an off ReLU either stood between them and the output or fed"
+        " them a 0" in text
+    )
 
 
 @cache
@@ -612,6 +642,12 @@ def test_exercise_2_resuming() -> None:
     assert "the new warmup multiplies the restored 1.45 as it would 0.02" in text
     assert "up to 139 at step 123, about 70 times the peak" in text
     assert "restarts the schedule (0.103 at step 101)" in text
+    # at the hand-over the cosine starts at initial_lr, then runs exactly 100 steps late
+    assert forgot[124] == 2.0
+    assert all(forgot[100 + k] == unbroken[k] for k in range(24, 140))
+    assert f"{forgot[200]:.2f}" == "1.45"
+    assert 'at the hand-over, step 124, the cosine starts at `"initial_lr"`, 2.0' in text
+    assert "then runs 100 steps late (1.45 again at step 200)" in text
 
 
 def test_which_schedulers_compute_from_the_current_rate() -> None:

@@ -120,7 +120,8 @@ def test_torch_defaults_and_rules() -> None:
     text = prose()
     assert "`lr=0.01`, `alpha=0.99`, `eps=1e-8`" in text
     assert "`lr=1e-3`, `betas=(0.9, 0.999)`, `eps=1e-8`, `weight_decay=0`" in text
-    assert "`weight_decay` (0.01 by default in AdamW)" in text
+    assert "AdamW instead multiplies $\\theta$ by $1 - \\eta\\lambda$ at every step" in text
+    assert "with $\\lambda$, its `weight_decay`, 0.01 by default" in text
     # the first momentum step sets b = g, and the buffer is what the page says it is
     p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.SGD([p], lr=0.1, momentum=0.9)
@@ -143,14 +144,17 @@ def test_adam_folds_its_correction_into_the_step() -> None:
 def test_the_buffer() -> None:
     mu = 0.9
     steady = alternating = 0.0
-    for t in range(50):
+    for t in range(1, 51):
         steady = mu * steady + 1.0
-        alternating = mu * alternating + (-1.0) ** t
+        alternating = mu * alternating + (-1.0) ** (t - 1)
+        # the page's two formulas for |b_t|, at every t, odd and even
+        assert steady == pytest.approx((1 - mu**t) / (1 - mu))
+        assert abs(alternating) == pytest.approx((1 - (-mu) ** t) / (1 + mu))
     assert f"{steady:+.3f} {alternating:+.3f}" == "+9.948 -0.524"
-    assert steady == pytest.approx((1 - mu**50) / (1 - mu))
-    assert abs(alternating) == pytest.approx((1 - mu**50) / (1 + mu))
     assert f"{1 / (1 - mu):g} {1 / (1 + mu):.2f}" == "10 0.53"
     text = prose()
+    assert "\\frac{1 - \\mu^t}{1 - \\mu} \\quad \\text{or}" in text
+    assert "\\text{or} \\quad |g| \\, \\frac{1 - (-\\mu)^t}{1 + \\mu}" in text
     assert "a steady gradient builds up to $10g$, an alternating one only to about $0.53g$" in text
     assert "The steady gradient has built up to 9.948, near its limit of 10" in text
     assert "the alternating one has size 0.524, near $1/1.9$" in text
@@ -202,7 +206,25 @@ def test_momentum_swings_and_its_limit() -> None:
     assert final(0.99 * limit) < 1e-3
     assert final(1.01 * limit) > 1e3
     assert (2 * (1 + mu)) / 2 == pytest.approx(1.9)  # "nearly twice SGD's limit"
+    # the note's rule: torch's momentum on lam theta^2 / 2 obeys
+    # theta_{t+1} = (1 + mu - lr lam) theta_t - mu theta_{t-1}
+    lr = 0.013
+    w = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=lr, momentum=mu)
+    thetas = [1.0]
+    for _ in range(30):
+        optimizer.zero_grad()
+        (lam * w**2 / 2).sum().backward()
+        optimizer.step()
+        thetas.append(w.item())
+    for t in range(1, 30):
+        rule = (1 + mu - lr * lam) * thetas[t] - mu * thetas[t - 1]
+        assert thetas[t + 1] == pytest.approx(rule, rel=1e-9, abs=1e-12)
     text = prose()
+    assert "\\theta_{t+1} = (1 + \\mu - \\eta\\lambda)\\,\\theta_t - \\mu\\,\\theta_{t-1}" in text
+    assert (
+        "at $1 + (1 + \\mu - \\eta\\lambda) + \\mu = 0$, or $\\eta\\lambda = 2(1 + \\mu)$" in text
+    )
     assert "the swing shrinks by only $\\sqrt{\\mu} \\approx 0.95$ a step" in text
     assert "stable up to $\\eta = 2(1+\\mu)/\\lambda_{\\max}$, nearly twice SGD's limit" in text
 
@@ -244,6 +266,10 @@ def test_the_race() -> None:
     assert momentum[peak, 0] > 2
     assert momentum[-1, 0].abs() < 0.1
     assert peak < 50
+    # across the valley momentum follows theta_{t+1} = -0.9 theta_{t-1}: a square wave
+    assert torch.allclose(momentum[2:, 1], -0.9 * momentum[:-2, 1], rtol=1e-9, atol=1e-12)
+    wave = [f"{v:.2f}" for v in momentum[:5, 1].tolist()]
+    assert wave == ["1.00", "-0.90", "-0.90", "0.81", "0.81"]
     # RMSProp's first step (ten times its rate) takes theta2 from 1 to the floor
     assert abs(rmsprop[1, 1].item()) < 1e-8  # 0 but for epsilon
     # Adam swings across the floor in long waves while running along it
@@ -259,6 +285,11 @@ def test_the_race() -> None:
     assert "the steep direction's factor is $1 - 1.9 = -0.9$" in text
     assert "losing under 2% of the distance a step, and ends 1.322 from the minimum" in text
     assert "it ends 0.047 away, 28 times closer" in text
+    assert "two steps on each wall (1, $-0.9$, $-0.9$, 0.81, 0.81, ...)" in text
+    assert (
+        "with $1 + \\mu - 1.9 = 0$ the note's rule becomes $\\theta_{t+1} = -0.9\\,\\theta_{t-1}$"
+        in text
+    )
     assert "takes $\\theta_2$ from 1 straight to the floor, and it ends 0.044 away" in text
     assert "swinging across it in long waves and ends 0.058 away" in text
     assert "barely move along the floor: 8.831 and 7.550 away" in text
@@ -305,7 +336,7 @@ def test_epsilon() -> None:
     assert lesson.step_sizes(partial(torch.optim.Adam), zeros) == [0.0, 0.0, 0.0]
     moved = lesson.step_sizes(partial(torch.optim.Adam, eps=0.0), zeros)
     assert all(math.isnan(m) for m in moved)
-    assert "With $\\epsilon = 0$ each step computes $0/0$, and the weight becomes `nan`" in prose()
+    assert "With $\\epsilon = 0$ each step is $0/0$: the weight becomes `nan`" in prose()
 
 
 def test_a_zero_gradient_after_a_steady_one() -> None:
@@ -354,10 +385,11 @@ def test_what_each_one_remembers() -> None:
     choices: dict[str, MakeOptimizer] = {
         "SGD": partial(torch.optim.SGD, lr=0.1),
         "momentum": partial(torch.optim.SGD, lr=0.1, momentum=0.9),
-        "RMSprop": torch.optim.RMSprop,
+        "RMSProp": torch.optim.RMSprop,
         "Adam": torch.optim.Adam,
         "AdamW": torch.optim.AdamW,
     }
+    averages = {}
     for name, make in choices.items():
         model, optimizer = one_step(make)
         params = list(model.parameters())
@@ -368,32 +400,41 @@ def test_what_each_one_remembers() -> None:
         state[name] = lesson.state_bytes(optimizer)
         total = lesson.tensor_bytes(params + grads) + state[name]
         bytes_per_parameter[name] = f"{total / num:.2f}"
-        if name in ("RMSprop", "Adam"):  # one 4-byte step counter per tensor
+        if name != "SGD" and name != "momentum":  # one 4-byte step counter per tensor
             steps = [s["step"] for s in optimizer.state.values()]
             assert len(steps) == 6
             assert all(t.numel() == 1 and t.element_size() == 4 for t in steps)
+            averages[name] = state[name] - lesson.tensor_bytes(steps)
     assert state == {
         "SGD": 0,
         "momentum": 68100,
-        "RMSprop": 68124,
+        "RMSProp": 68124,
         "Adam": 136224,
         "AdamW": 136224,
     }
     assert bytes_per_parameter == {
         "SGD": "8.00",
         "momentum": "12.00",
-        "RMSprop": "12.00",
+        "RMSProp": "12.00",
         "Adam": "16.00",
         "AdamW": "16.00",
     }
+    assert averages == {"RMSProp": 68100, "Adam": 136200, "AdamW": 136200}
     assert 1e9 * (4 + 4 + 8) / 1e9 == 16  # a billion float32 parameters with Adam: 16 GB
     text = prose()
-    assert "Plain SGD keeps nothing: 8.00 bytes a parameter" in text
-    assert "one more copy of the weights, 68100 bytes: 12.00 a parameter" in text
-    assert "plus a 4-byte `step` for each of the 6 tensors: 68124 bytes" in text
-    assert "take 136224 bytes: 16.00 a parameter (AdamW's the same)" in text
-    assert "A billion float32 parameters would take 16 GB this way" in text
-    assert "| Adam, AdamW | $m$, $v$ | 8 + 8 = 16 |" in text
+    # "The bytes per parameter match the table": 8.00, 12.00, 12.00, 16.00 printed
+    assert "The bytes per parameter match the table" in text
+    for row in (
+        "| SGD | none | 4 + 4 = 8 |",
+        "| SGD with momentum | $b$ | 8 + 4 = 12 |",
+        "| RMSProp | $s$ | 8 + 4 = 12 |",
+        "| Adam, AdamW | $m$, $v$ | 8 + 8 = 16 |",
+    ):
+        assert row in text, row
+    assert "one more copy of the weights, 68100 bytes" in text
+    assert "plus a 4-byte `step` for each of the 6 tensors, 68124 bytes" in text
+    assert "take 136200 bytes, 136224 with the step counters (AdamW's the same)" in text
+    assert "A billion float32 parameters would take 16 GB with Adam" in text
 
 
 def test_frozen_parameters_get_no_state() -> None:
@@ -403,7 +444,29 @@ def test_frozen_parameters_get_no_state() -> None:
     assert all(p.grad is None for p in frozen)
     assert not any(p in optimizer.state for p in frozen)
     assert len(optimizer.state) == 4
-    assert "makes every optimizer skip it: it never even gets state" in prose()
+    assert "makes every `torch.optim` optimizer skip it: it never even gets state" in prose()
+
+
+def test_our_optimizers_refuse_a_none_gradient() -> None:
+    """The page: unlike torch.optim, ours refuse a parameter whose gradient is None."""
+    used = torch.ones(2, requires_grad=True)
+    unused = torch.ones(2, requires_grad=True)  # takes no part in the loss: its grad stays None
+    for make in (
+        partial(HandMomentum, lr=0.1, momentum=0.9),
+        partial(HandRMSProp, lr=0.1),
+        HandAdam,
+        HandAdamW,
+    ):
+        optimizer = make([used, unused])
+        optimizer.zero_grad()
+        used.sum().backward()
+        with pytest.raises(ValueError, match="shorter"):
+            optimizer.step()
+    torch.optim.Adam([used, unused]).step()  # torch.optim skips it
+    assert (
+        "Unlike `torch.optim`, which skips a parameter whose gradient is `None`, ours refuse one"
+        in prose()
+    )
 
 
 @cache
@@ -425,7 +488,9 @@ def test_adam_l2_against_adamw_decay() -> None:
     assert all(f"{k:.3f}" == "0.606" for k in kept["AdamW"])
     adam = kept["Adam"]
     assert [f"{k:.3f}" for k in adam[2:]] == ["0.606", "0.951", "0.995"]
-    assert all(abs(k) < 0.01 for k in adam[:2])  # "all but 1% of those at 0.01 and 0.1"
+    assert all(abs(k) < 0.01 for k in adam[:2])  # "under 1% of those at 0.01 and 0.1"
+    # at the start (w = 1) the L2 term 0.1 * w is as large as the gradient or larger there
+    assert all(s <= 0.1 * 1.0 for s in (0.01, 0.1))
     # the L2 term's share of a step is about lr lam w / sqrt(v-hat), and sqrt(v-hat) ~ s
     for k, s in zip(adam[2:], (1.0, 10.0, 100.0), strict=True):
         assert k == pytest.approx((1 - 0.01 * 0.1 / s) ** 500, abs=0.002)
@@ -439,7 +504,8 @@ def test_adam_l2_against_adamw_decay() -> None:
     assert "Without decay every weight ends at 0.982, whatever its scale" in text
     assert "AdamW leaves 0.606 of each, $(1 - 0.01 \\times 0.1)^{500}$" in text
     assert "0.995 of the weight with gradients of 100 and 0.951 of the one at 10" in text
-    assert "takes all but 1% of those at 0.01 and 0.1" in text
+    assert "leaves under 1% of those at 0.01 and 0.1" in text
+    assert "$\\lambda\\theta$ starts as large as the gradient or larger" in text
     assert "After 500 steps of `lr=0.01` and `weight_decay=0.1`" in text
 
 
