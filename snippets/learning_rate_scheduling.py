@@ -404,6 +404,7 @@ def main() -> None:
     per_batch = rates_used(1.0, halve_every_10, 30, 8, "batch")
     never = rates_used(2.0, warmup, 30, 8, "never")
     epochs = (1, 2, 3, 11, 21, 30)
+    print("the rate at each epoch's first step")
     print("epoch:    ", " ".join(f"{epoch:>8}" for epoch in epochs))
     for name, used in (("per epoch:", per_epoch), ("per batch:", per_batch)):
         firsts = [used[8 * (epoch - 1)] for epoch in epochs]  # each's 1st step

@@ -131,7 +131,7 @@ VARIANCES: dict[str, Callable[[int], float]] = {
     "Xavier, 5/3": lambda n: (5 / 3) ** 2 * 2 / (n + n),
     "Kaiming": lambda n: 2 / n,
 }
-KAPPA = {"tanh": 1.0, "ReLU": 0.5}  # E[a²] / Var(z) for small z, and E[φ'²]
+Q = {"tanh": 1.0, "ReLU": 0.5}  # E[a²] / Var(z) for small z, and E[φ'²]
 
 
 def report(
@@ -144,7 +144,7 @@ def report(
     print(f"{activation:<12}{'r':>7}{'fwd r':>7}{'back r':>8}", end="")
     print(f"{'fwd 1':>9}{'fwd 20':>9}{'back 20':>9}{'back 1':>9}")
     for name, (forward, backward) in sizes.items():
-        r = math.sqrt(n * VARIANCES[name](n) * KAPPA[activation])
+        r = math.sqrt(n * VARIANCES[name](n) * Q[activation])
         forward_r = math.pow(forward[-1] / forward[0], 1 / 19)
         backward_r = math.pow(backward[0] / backward[-1], 1 / 19)
         ends = [forward[0], forward[-1], backward[-1], backward[0]]

@@ -207,6 +207,13 @@ def test_vanishing_and_exploding_at_the_start() -> None:
     assert "Kaiming's ReLU stack measures 0.98 forward and 1.00 backward" in other
     assert "through 20 layers of 256 units" in other
     assert "(weight-initialization.md#twenty-layers-six-rules) measures 1.00 with 256" in text
+    # lesson 2.4's measured factors per layer, which the introduction quotes
+    activations = " ".join((ROOT / "docs/module-2/role-of-activations.md").read_text().split())
+    assert "predicted 1.8, measured 1.8" in activations
+    assert "predicted 2.4, measured 2.6" in activations
+    assert "the signal shrank 7.2 times per layer on average" in activations
+    assert "about sevenfold per sigmoid layer, and still 1.8-fold with tanh and 2.6-fold" in text
+    assert "For ReLU, whose slopes do not depend on the scale, multiplying every weight" in text
     assert "the factor is 1.12, close to 1.2 times ReLU's" in text
     assert "the signal at layer 1 is about 9 times the one at layer 20" in text
     assert "12% a layer on average, though going down it dips at three layers" in text
@@ -263,6 +270,7 @@ def test_the_cures() -> None:
     assert f"{lesson.factor_per_layer(batch[0]):.2f}" == "1.25"
     assert f"{lesson.factor_per_layer(residual[0]):.2f}" == "1.02"
     assert f"{batch[0][0] / batch[0][19]:.0f}" == "74"  # "grows 74 times from layer 20 to 1"
+    assert f"{residual[0][0] / residual[0][19]:.1f}" == "1.5"  # "about 1.5 times as strong"
     explode = profile("ReLU, weights x1.2")[0]
     assert batch[0][0] / batch[0][19] > explode[0] / explode[19]  # "more than ... 9"
     # weight gradients at the start
@@ -283,6 +291,7 @@ def test_the_cures() -> None:
         assert moved[20] > 1  # "the output layer by more than its whole size"
     text = prose()
     assert "With residual connections the factor is 1.02" in text
+    assert "the signal arrives at layer 1 about 1.5 times as strong" in text
     assert (
         "Batch normalization overshoots, to 1.25: its signal grows 74 times from layer 20 to"
         " layer 1, more than the exploding ReLU stack's 9" in text
@@ -422,6 +431,12 @@ def test_one_clipped_step_on_the_page() -> None:
     factors = [(a.norm() / b.norm()).item() for a, b in zip(after, before, strict=True)]
     assert f"{min(factors):.0%}" == "29%"
     assert max(factors) == 1.0  # tensors with no entry above 1 are left whole
+    for factor, grad in zip(factors, before, strict=True):
+        assert (factor == 1.0) == bool((grad.abs() <= 1.0).all())
+    # the 29% is the output weights', over half of whose entries were beyond 1
+    assert factors.index(min(factors)) == len(before) - 2
+    assert (before[-2].abs() > 1.0).float().mean().item() > 0.5
+    assert 0.29 < sorted(factors)[1] < 0.99  # the other cut tensors, each its own factor
     assert f"{lesson.gradient_norm(model):.1f}" == "30.9"
     flat_after = torch.cat([a.flatten() for a in after])
     flat_before = torch.cat([b.flatten() for b in before])
@@ -434,8 +449,9 @@ def test_one_clipped_step_on_the_page() -> None:
     assert "every gradient by $0.25 / (40.59 + 10^{-6})$, capped at 1" in text
     assert "so the total norm is now 0.2500 and the cosine 1.0000" in text
     assert "With the default `error_if_nonfinite=False`" in text
-    assert "Tensors with large entries were cut to 29% of their norm" in text
-    assert "the total norm is still 30.9" in text
+    assert "Each tensor shrank by its own factor: not at all where no entry was beyond 1" in text
+    assert "to 29% of its norm for the output weights, over half of whose entries were" in text
+    assert "The total norm is still 30.9" in text
     assert "The cosine of 0.927 means the gradient now points about 22 degrees away" in text
     for number in ("40.59", "0.927", "30.9"):
         assert number in quiz()

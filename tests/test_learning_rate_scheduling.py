@@ -318,6 +318,8 @@ def test_step_per_batch_and_never() -> None:
     firsts = [8 * (epoch - 1) for epoch in (1, 2, 3, 11, 21, 30)]
     assert [per_epoch[k] for k in firsts] == [1, 1, 1, 0.5, 0.25, 0.25]
     assert [per_batch[k] for k in firsts][:3] == [1, 1, 0.5]
+    # 0.5 from step 10 (counting from 0): epoch 2's steps are 8 to 15, so its third batch
+    assert per_batch.index(0.5) == 10 == 8 * (2 - 1) + (3 - 1)
     assert per_batch[80] == 0.5**8
     assert f"{0.5**8:.4f}" == "0.0039"
     assert 0.5e-7 < per_batch[232] < 2e-7  # "about 10^-7 in epoch 30"
@@ -326,7 +328,8 @@ def test_step_per_batch_and_never() -> None:
     assert len(set(never)) == 1
     assert never[0] == pytest.approx(0.02)
     text = prose()
-    assert "0.5 in epoch 3 already, $0.5^8 \\approx 0.0039$ in epoch 11" in text
+    assert "0.5 from the third batch of epoch 2, $0.5^8 \\approx 0.0039$ in epoch 11" in text
+    assert "the rate at each epoch's first step" in inspect.getsource(lesson.main)
     assert "about $10^{-7}$ in epoch 30, where it should be 0.25" in text
     assert "stays at the schedule's step 0 for all 240 steps: 0.02, 1% of the rate" in text
 
