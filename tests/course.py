@@ -80,3 +80,9 @@ def outcome(path: Path) -> LessonOutcome:
 @cache
 def settings() -> dict[str, Any]:
     return environment()
+
+
+def flat_text(path: Path) -> str:
+    """A page's Markdown with every run of whitespace made one space, so that a test finds a
+    sentence wherever the page breaks its lines."""
+    return " ".join(path.read_text(encoding="utf-8").split())

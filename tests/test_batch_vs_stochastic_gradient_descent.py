@@ -7,6 +7,7 @@ from pathlib import Path
 import batch_vs_stochastic_gradient_descent as lesson
 import batch_vs_stochastic_gradient_descent_exercises as exercises
 import torch
+from course import flat_text
 from helpers import get_device, seed_everything
 from linear_regression import make_data, mse
 
@@ -17,8 +18,7 @@ BATCH_SIZES = {"full batch": 100, "mini-batch": 10, "stochastic": 1}
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from deeper_networks_and_backprop_challenges import DeepNet, Run, deep_net
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
@@ -36,8 +37,7 @@ Profile = tuple[list[float], list[float]]  # per layer: norm of dL/dz, norm of d
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def prose() -> str:

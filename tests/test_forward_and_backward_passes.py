@@ -10,6 +10,7 @@ import forward_and_backward_passes_exercises as exercises
 import pytest
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 
@@ -39,8 +40,7 @@ def bar(name: str) -> str:
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def table_rows() -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ import from_linear_to_nonlinear as lesson
 import from_linear_to_nonlinear_exercises as exercises
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from helpers import get_device, seed_everything
 from torch import nn
 
@@ -17,8 +18,7 @@ X_LOW, X_HIGH = -math.pi, math.pi  # the sine's interval
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 Data = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]

@@ -19,6 +19,7 @@ import learning_rate_scheduling_exercises as exercises
 import pytest
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from learning_rate_scheduling import Run
@@ -40,8 +41,7 @@ BATCH_SIZE, STEPS_PER_EPOCH = 32, 8
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def prose() -> str:

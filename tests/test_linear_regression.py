@@ -6,6 +6,7 @@ from pathlib import Path
 import linear_regression as lesson
 import linear_regression_exercises as exercises
 import torch
+from course import flat_text
 from helpers import get_device, seed_everything
 from torch import nn
 
@@ -16,8 +17,7 @@ LR, NUM_STEPS = 0.1, 100  # as in the lesson's run-by-hand section
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:

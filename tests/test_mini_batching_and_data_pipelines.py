@@ -17,6 +17,7 @@ import mini_batching_and_data_pipelines_exercises as exercises
 import pytest
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from torch import nn
@@ -35,8 +36,7 @@ LR, NUM_EPOCHS = 0.5, 50  # as in the lesson's training section
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 @cache

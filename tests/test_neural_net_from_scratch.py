@@ -11,6 +11,7 @@ import neural_net_from_scratch_exercises as exercises
 import pytest
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from neural_net_from_scratch import Params
@@ -23,8 +24,7 @@ EPS64 = torch.finfo(torch.float64).eps
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def data() -> tuple[torch.Tensor, torch.Tensor]:

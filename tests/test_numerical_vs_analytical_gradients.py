@@ -7,6 +7,7 @@ from pathlib import Path
 import numerical_vs_analytical_gradients as lesson
 import numerical_vs_analytical_gradients_exercises as exercises
 import torch
+from course import flat_text
 from helpers import get_device, seed_everything
 from linear_regression import make_data, mse
 
@@ -20,8 +21,7 @@ HS = [10 ** (-k / 4) for k in range(48, -1, -1)]  # the sweep of the page
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def sci(x: float, digits: int = 1) -> str:

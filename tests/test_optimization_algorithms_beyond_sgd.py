@@ -15,6 +15,7 @@ import optimization_algorithms_beyond_sgd_exercises as exercises
 import pytest
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from helpers import get_device, seed_everything
 from optimization_algorithms_beyond_sgd import (
     AnyOptions,
@@ -32,8 +33,7 @@ START, NUM_STEPS, KAPPA = (-9.0, 1.0), 100, 100.0  # the valley, as on the page
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def prose() -> str:

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import recap_and_key_takeaways as recap
 import torch
+from course import flat_text
 
 LESSON = Path(__file__).resolve().parents[1] / "docs" / "module-1" / "recap-and-key-takeaways.md"
 
 
 def page() -> str:
-    """The page with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def sci(value: float) -> str:

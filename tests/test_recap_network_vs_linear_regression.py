@@ -19,6 +19,7 @@ import recap_network_vs_linear_regression as lesson
 import recap_network_vs_linear_regression_exercises as exercises
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons, train
 from helpers import get_device, seed_everything
 from torch import nn
@@ -33,8 +34,7 @@ Data = tuple[torch.Tensor, torch.Tensor]
 
 
 def page() -> str:
-    """The page with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def source(path: Path) -> str:

@@ -20,6 +20,7 @@ import regularization_and_overfitting as lesson
 import regularization_and_overfitting_exercises as exercises
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from regularization_and_overfitting import MLP, Data, History
@@ -32,8 +33,7 @@ CPU = torch.device("cpu")
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def prose() -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import role_of_activations as lesson
 import torch
 import torch.nn.functional as F
+from course import flat_text
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
 from role_of_activations import Params
@@ -21,8 +22,7 @@ LR, NUM_EPOCHS, BIG_LR = 0.4, 1000, 6.0  # as in the lesson's run sections
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 @cache

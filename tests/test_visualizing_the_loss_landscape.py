@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 import visualizing_the_loss_landscape as lesson
 import visualizing_the_loss_landscape_exercises as exercises
+from course import flat_text
 from helpers import get_device, seed_everything
 from linear_regression import make_data, mse
 
@@ -18,8 +19,7 @@ START = (-0.5, 3.5)  # the start of the lesson's paths on lesson 1.2's data
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def lesson_data() -> tuple[torch.Tensor, torch.Tensor]:

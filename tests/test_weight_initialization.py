@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 import weight_initialization as lesson
 import weight_initialization_exercises as exercises
+from course import flat_text
 from from_linear_to_nonlinear import accuracy, make_moons, train
 from helpers import get_device, seed_everything
 from torch import nn
@@ -32,8 +33,7 @@ Sizes = dict[str, tuple[list[float], list[float]]]
 
 
 def page() -> str:
-    """The lesson's Markdown with every run of whitespace made one space (line breaks vary)."""
-    return " ".join(LESSON.read_text(encoding="utf-8").split())
+    return flat_text(LESSON)
 
 
 def prose() -> str:
