@@ -1,0 +1,285 @@
+"""Lesson 3.5: every number and claim the page states is what the snippets compute.
+
+The data-parallel runs, the gradient sums and the checkpoint are float64 or bit-level claims on
+the CPU, where the page pins them; the page states the data-parallel difference only as a
+power of ten, and the start-up time only as a bound. The memory, network and pipeline numbers
+are exact arithmetic. Facts about PyTorch (GradScaler's defaults, DDP's bucket sizes,
+`torch.load`'s default) are read from the installed torch."""
+
+import contextlib
+import inspect
+import io
+import pickle
+import re
+from functools import cache
+from pathlib import Path
+from unittest import mock
+
+import large_scale_training as lesson
+import large_scale_training_exercises as exercises
+import matplotlib.pyplot as plt
+import pytest
+import torch
+import torch.distributed as dist
+from course import flat_text
+from large_scale_training import (
+    bits,
+    bubble_fraction,
+    quadrants,
+    ring_allreduce_seconds,
+    run_data_parallel,
+    training_bytes,
+)
+from torch.nn.parallel import distributed as ddp_module
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "docs" / "module-3" / "large-scale-training.md"
+LR, NUM_STEPS = 0.5, 20  # as on the page
+
+
+def page() -> str:
+    return flat_text(LESSON)
+
+
+@cache
+def printed() -> str:
+    """Everything the snippet's main() prints, figures closed instead of shown."""
+    out = io.StringIO()
+    with (
+        mock.patch.object(plt, "show", side_effect=lambda: plt.close("all")),
+        contextlib.redirect_stdout(out),
+    ):
+        lesson.main()
+    return out.getvalue()
+
+
+@cache
+def reference() -> list[torch.Tensor]:
+    X, y = quadrants()
+    model = lesson.make_model(seed=0)
+    lesson.train(model, X, y, LR, NUM_STEPS)
+    return [p.detach() for p in model.parameters()]
+
+
+def check_data_parallel(start_method: str | None) -> list[float]:
+    X, y = quadrants()
+    gaps = []
+    for result in run_data_parallel(X, y, LR, NUM_STEPS, start_method=start_method):
+        params = [torch.tensor(p, dtype=torch.float64) for p in result["params"]]
+        for p, q in zip(params, reference(), strict=True):
+            assert torch.allclose(p, q, rtol=0, atol=1e-12)
+        gaps.append(lesson.largest_difference(params, reference()))
+    return gaps
+
+
+def test_data_parallel_equals_one_process_to_the_last_bits() -> None:
+    gaps = check_data_parallel(lesson.START_METHOD)
+    # "within 10^{-12}", "around 10^{-16}": not bit for bit, but only in the last bits
+    assert all(0 < gap < 1e-15 for gap in gaps), gaps
+    text = page()
+    assert "within $10^{-12}$ of one process" in text
+    assert "around $10^{-16}$" in text
+    assert "allclose True" in printed()
+
+
+def test_the_script_path_works_with_spawn() -> None:
+    """What a macOS or Windows reader runs: the imported module, spawned processes."""
+    gaps = check_data_parallel("spawn")
+    assert all(gap < 1e-15 for gap in gaps)
+    assert "uv run python snippets/large_scale_training.py" in page()
+
+
+def test_a_failing_rank_raises_a_clear_error_instead_of_hanging() -> None:
+    X, y = quadrants()
+    with pytest.raises(RuntimeError, match=r"rank \d failed"):
+        run_data_parallel(torch.cat([X, X], dim=1), y, LR, 1)  # 4 inputs, not 2
+
+
+def test_start_up_is_well_under_a_second_when_forked() -> None:
+    X, y = quadrants()
+    results = run_data_parallel(X, y, LR, 1, start_method=lesson.START_METHOD)
+    assert max(result["start_up"] for result in results) < 1.0
+    assert "took well under a second" in page()
+
+
+def test_buckets_are_rebuilt_last_layer_first() -> None:
+    lines = re.findall(r"step (\d), bucket (\d): (.*)", printed())
+    assert lines[0] == ("0", "0", "[[16, 2], [16], [16, 16], [16], [1, 16], [1]]")
+    assert [line[0] for line in lines].count("0") == 1  # step 0: one bucket
+    assert lines[1][:2] == ("1", "0")
+    assert lines[1][2].startswith("[[1], [1, 16]")  # the output layer first
+    assert len(lines) > 2  # the small cap made several buckets
+    assert "`[1]` and `[1, 16]`" in page()
+
+
+def test_ddp_defaults_and_no_sync_are_as_stated() -> None:
+    assert ddp_module._DEFAULT_BUCKET_CAP_MB == 25
+    assert getattr(dist, "_DEFAULT_FIRST_BUCKET_BYTES") == 2**20  # noqa: B009
+    doc = " ".join((inspect.getdoc(ddp_module.DistributedDataParallel.no_sync) or "").split())
+    assert "first forward-backward pass exiting the context" in doc
+    text = page()
+    assert "`bucket_cap_mb`, 25 MiB by default, the first 1 MiB" in text
+    assert "`no_sync()`" in text
+
+
+def test_accumulation_equals_the_full_batch() -> None:
+    X, y = quadrants()
+    full = lesson.accumulated_grads(X, y, [200])
+    for sizes in ([50] * 4, [80, 60, 40, 20]):
+        gap = lesson.largest_difference(lesson.accumulated_grads(X, y, sizes), full)
+        assert gap < 1e-15
+    unscaled = lesson.accumulated_grads(X, y, [50] * 4, scaled=False)
+    for g, h in zip(unscaled, full, strict=True):
+        assert torch.allclose(g, 4 * h, rtol=1e-12, atol=0)
+    assert "4.0000 times the gradient" in printed()
+    assert "4.0000 times too large" in page()
+
+
+def test_formats_as_stated() -> None:
+    fp16, bf16 = torch.finfo(torch.float16), torch.finfo(torch.bfloat16)
+    assert fp16.max == 65504
+    assert bf16.eps == 2**-7
+    assert f"{fp16.tiny:.3g}" == "6.1e-05"
+    assert f"{bf16.max:.3g}" == "3.39e+38"
+    assert f"{bf16.eps:.3g}" == "0.00781"
+    assert bits(1.0, torch.float32) == "0 01111111 " + "0" * 23  # bias 127
+    assert bits(1.0, torch.float16) == "0 01111 " + "0" * 10  # bias 15
+    assert bits(1.0, torch.bfloat16) == "0 01111111 " + "0" * 7
+    assert torch.tensor(70000.0).half().item() == float("inf")
+    assert torch.tensor(70000.0).bfloat16().item() == 70144
+    assert torch.tensor(1e-8).half().item() == 0 != torch.tensor(1e-8).bfloat16().item()
+    assert torch.tensor(1 + 2**-8).bfloat16().item() == 1.0
+    assert torch.tensor(1 + 2**-8).half().item() == 1 + 2**-8
+    text = page()
+    for number in ("65504", "6.1e-05", "3.39e+38", "0.00781", "127", "70144"):
+        assert number in text, number
+
+
+def test_running_sums_stall_in_16_bits() -> None:
+    assert lesson.running_sum(0.01, 10_000, torch.bfloat16) == 4
+    assert lesson.running_sum(0.01, 10_000, torch.float16) == 32
+    assert abs(lesson.running_sum(0.01, 10_000, torch.float32) - 100) < 0.01
+    assert "BF16 stalls at 4 and FP16 at 32" in page()
+    assert "FP32 reaches 100" in page()
+
+
+def test_loss_scaling_saves_small_gradients() -> None:
+    grad = torch.tensor([1e-3, 1e-5, 1e-7, 1e-8, 1e-9])
+    plain = grad.half().float()
+    scaled = (grad * 2.0**16).half().float() / 2.0**16
+    assert plain[3] == 0
+    assert plain[4] == 0
+    assert bool((plain[:3] > 0).all())
+    assert torch.allclose(scaled, grad, rtol=1e-2, atol=0)
+
+
+def test_grad_scaler_defaults_and_skipped_step() -> None:
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(torch.amp.GradScaler).parameters.items()
+    }
+    assert defaults["init_scale"] == 2.0**16 == 65536
+    assert defaults["growth_factor"] == 2.0
+    assert defaults["backoff_factor"] == 0.5
+    assert defaults["growth_interval"] == 2000
+    out = printed()
+    assert out.count("w = [0.8999999761581421, 0.800000011920929, 0.699999988079071]") == 2
+    assert "scale now 65536" in out
+    assert "scale now 32768" in out
+    text = page()
+    for phrase in ("`init_scale=2.0**16` (65536)", "`growth_interval=2000`", "32768"):
+        assert phrase in text
+
+
+def test_autocast_dtypes_and_training() -> None:
+    line = (
+        "linear: torch.bfloat16, relu: torch.bfloat16, softmax: torch.bfloat16, "
+        "loss: torch.float32, weight: torch.float32"
+    )
+    assert line in printed()
+    X, y = quadrants()
+    X32, y32 = X.float(), y.float()
+    fp32 = lesson.train(lesson.make_model().float(), X32, y32, 0.5, 150)
+    bf16 = lesson.train(lesson.make_model().float(), X32, y32, 0.5, 150, autocast=True)
+    assert max(abs(a - b) for a, b in zip(fp32, bf16, strict=True)) < 0.01
+    assert "within 0.01 of each other at every one of 150 steps" in page()
+
+
+def test_checkpoint_resumes_bit_for_bit_and_the_controls_differ() -> None:
+    out = printed()
+    assert "resumed with model + scheduler + optimizer + rng: identical True" in out
+    assert "resumed with model + scheduler + rng: identical False" in out
+    assert "resumed with model + scheduler + optimizer: identical False" in out
+    assert "defaults to `weights_only=True`" in page()
+
+
+def test_torch_load_refuses_code_by_default_and_loads_the_checkpoint(tmp_path: Path) -> None:
+    X, y = quadrants()
+    run = lesson.make_run()
+    lesson.train_steps(run, X, y, 2)
+    lesson.save(tmp_path / "checkpoint.pt", run, step=2)
+    torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # plain data only
+    torch.save({"code": Path("anything")}, tmp_path / "other.pt")
+    with pytest.raises(pickle.UnpicklingError, match="weights_only"):
+        torch.load(tmp_path / "other.pt")  # the default refuses a class it does not know
+
+
+def test_memory_arithmetic() -> None:
+    assert "337 parameters: measured 5392 bytes, formula 5392" in printed()
+    assert training_bytes(8e9, "mixed Adam") == 128e9
+    assert training_bytes(70e9, "mixed Adam") == 1120e9
+    assert training_bytes(405e9, "mixed Adam") == 6.48e12
+    assert training_bytes(8e9, "mixed Adam", 1, 8) == 44e9
+    assert training_bytes(8e9, "mixed Adam", 3, 8) == 16e9
+    text = page()
+    for phrase in ("128 GB", "1,120 GB", "6,480 GB, 6.48 TB"):
+        assert phrase in text, phrase
+
+
+def test_network_arithmetic() -> None:
+    backward_s = 4 * 8e9 * 4096 / 989e12
+    fast = ring_allreduce_seconds(2 * 8e9, 8, 900e9)
+    slow = ring_allreduce_seconds(2 * 8e9, 8, 50e9)
+    assert (round(1e3 * fast), round(1e3 * backward_s), round(1e3 * slow)) == (31, 133, 560)
+    assert "31 ms, under the 133 ms backward pass; at 50 GB/s, 560 ms" in page()
+    timeline = lesson.overlapped_step(backward_s, fast, 8)
+    assert timeline[-1][3] - backward_s == pytest.approx(fast / 8)  # hides all but one
+
+
+def test_tensor_parallel_and_bubble() -> None:
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(5, 6, dtype=torch.float64, generator=generator)
+    A = torch.randn(6, 4, dtype=torch.float64, generator=generator)
+    assert (lesson.column_parallel(X, A) - X @ A).abs().max() == 0
+    assert 0 < (lesson.row_parallel(X, A) - X @ A).abs().max() < 5e-15
+    assert [f"{bubble_fraction(4, m):.1%}" for m in (1, 4, 16, 64)] == [
+        "75.0%",
+        "42.9%",
+        "15.8%",
+        "4.5%",
+    ]
+    assert "75.0% of the time with one micro-batch, 4.5% with 64" in page()
+
+
+def test_exercise_numbers() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exercises.ex1()
+    for phrase in ("every 3.1 h", "5 min: 21.3%", "19 min: 10.4%", "60 min: 17.8%"):
+        assert phrase in out.getvalue(), phrase
+    text = page()
+    for phrase in ("3.1 hours", "21.3%", "17.8%", "19 minutes", "10.4%"):
+        assert phrase in text, phrase
+
+
+def test_the_shard_is_what_distributed_sampler_takes() -> None:
+    """The page: each rank takes every N-th row, as DistributedSampler with shuffle=False."""
+    from torch.utils.data import DistributedSampler, TensorDataset
+
+    rows = TensorDataset(torch.arange(200))
+    for rank in range(2):
+        sampler: DistributedSampler[int] = DistributedSampler(
+            rows, num_replicas=2, rank=rank, shuffle=False
+        )
+        assert list(sampler) == list(range(rank, 200, 2))
+    assert "as `DistributedSampler` with `shuffle=False` does" in page()
