@@ -4,6 +4,7 @@ mixed precision, checkpointing, the memory a model needs, and what the
 interconnect and the other kinds of parallelism cost."""
 
 import math
+import sys
 
 import matplotlib.pyplot as plt
 import torch
@@ -129,12 +130,12 @@ def ddp_worker(
 
 def run_data_parallel(
     X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int,
-    world_size: int = 2, start_method: str | None = START_METHOD,
+    world_size: int = 2, start_method: str | None = None,
     cap: float | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     setup = {"X": X.tolist(), "y": y.tolist(), "lr": lr, "cap": cap,
              "num_steps": num_steps}  # fmt: skip
-    context: Any = multiprocessing.get_context(start_method)
+    context: Any = multiprocessing.get_context(start_method or START_METHOD)
     with tempfile.TemporaryDirectory() as folder:  # a fresh rendezvous file
         start = time.time()
         workers = [context.Process(target=ddp_worker,
@@ -281,13 +282,6 @@ def training_bytes(
                          + state / shards[2])  # fmt: skip
 
 
-def measured_bytes(model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
-    """Bytes of weights, gradients, optimizer state (not Adam's steps)."""
-    tensors = [t for p in model.parameters() for t in (p, p.grad)]
-    tensors += [t for s in optimizer.state.values() for t in s.values()]
-    return sum(t.nbytes for t in tensors if t is not None and t.dim() > 0)
-
-
 # --8<-- [end:memory]
 
 
@@ -329,17 +323,17 @@ def draw_timeline(
                        hatch="//")  # fmt: skip
     ax.set_yticks([0.5, 1.5], ["all-reduce", "backward"])
     ax.set_title(title)
-    ax.set_xlim(0, 1e3 * max(t[3] for t in timeline) * 1.05)
 
 
 def plot_timelines(
     fast: list[tuple[float, float, float, float]],
     slow: list[tuple[float, float, float, float]],
 ) -> None:
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.4, 4.6))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.4, 4.6), sharex=True)
     draw_timeline(top, fast, "fast link: the all-reduce hides")
     draw_timeline(bottom, slow, "slow link: the step waits")
     bottom.set_xlabel("time (ms)")
+    bottom.set_xlim(0, 1e3 * max(fast[-1][3], slow[-1][3]) * 1.05)
     fig.set_label(
         f"Two timelines of one backward pass in {len(fast)} buckets with "
         f"each bucket's all-reduce below it: with the fast link the step "
@@ -371,7 +365,14 @@ def bubble_fraction(num_stages: int, num_micro: int) -> float:
 # --8<-- [end:tensor-parallel]
 
 
+def script_start_method() -> str | None:
+    """As a script, spawn everywhere but Linux: fork is unsafe on macOS."""
+    return START_METHOD if sys.platform == "linux" else "spawn"
+
+
 def main() -> None:
+    global START_METHOD  # run_data_parallel's default start method
+    START_METHOD = script_start_method()
     # --8<-- [start:ddp-run]
     X, y = quadrants()
     lr, num_steps = 0.5, 20
@@ -489,35 +490,28 @@ def main() -> None:
             resumed = make_run(seed=1)  # fresh objects, other weights
             torch.manual_seed(123)  # as a new process would be
             step = load(path, resumed, parts)
+            lr = resumed[1].param_groups[0]["lr"]  # kept by the optimizer
             train_steps(resumed, X, y, 40 - step)
-            print(f"resumed with model + scheduler + {' + '.join(parts)}: "
+            print(f"model + scheduler + {' + '.join(parts)}: lr {lr:.3g}, "
                   f"identical {identical(uninterrupted, resumed)}")  # fmt: skip
     # --8<-- [end:checkpoint-run]
-
-    # --8<-- [start:memory-check]
-    model = make_model().float()
-    adam = torch.optim.Adam(model.parameters())
-    F.binary_cross_entropy_with_logits(model(X32), y32).backward()
-    adam.step()
-    num_params = sum(p.numel() for p in model.parameters())
-    formula = training_bytes(num_params, "fp32 Adam")
-    print(f"{num_params} parameters: measured {measured_bytes(model, adam)} "
-          f"bytes, formula {formula:.0f}")  # fmt: skip
-    # --8<-- [end:memory-check]
 
     # --8<-- [start:memory-llms]
     for name, n in [("Llama 3 8B", 8e9), ("Llama 3 70B", 70e9),
                     ("Llama 3 405B", 405e9)]:  # fmt: skip
-        gb = training_bytes(n, "mixed Adam") / 1e9
-        print(f"{name:13} {gb:8,.0f} GB = {gb / 80:5.1f} H100s of 80 GB")
+        weights, grads, state = (b * n / 1e9 for b in
+                                 BYTES_PER_PARAMETER["mixed Adam"])  # fmt: skip
+        total = training_bytes(n, "mixed Adam") / 1e9
+        print(f"{name}: weights {weights:,.0f} + gradients {grads:,.0f} + "
+              f"state {state:,.0f} = {total:,.0f} GB")  # fmt: skip
     # --8<-- [end:memory-llms]
 
     # --8<-- [start:allreduce]
     grad_bytes = 2 * 8e9  # bf16 gradients of an 8B model
     backward_s = 4 * 8e9 * 4096 / 989e12  # 4 FLOPs per parameter per token
     allreduce_s = [ring_allreduce_seconds(grad_bytes, 8, bandwidth)
-                   for bandwidth in (900e9, 50e9)]  # fmt: skip
-    print(f"backward {1e3 * backward_s:.0f} ms; all-reduce at 900 GB/s "
+                   for bandwidth in (450e9, 50e9)]  # fmt: skip
+    print(f"backward {1e3 * backward_s:.0f} ms; all-reduce at 450 GB/s "
           f"{1e3 * allreduce_s[0]:.0f} ms, at 50 GB/s "
           f"{1e3 * allreduce_s[1]:.0f} ms")  # fmt: skip
     # --8<-- [end:allreduce]

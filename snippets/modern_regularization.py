@@ -8,11 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 # isort: split
-# --8<-- [start:imports]
 import copy
 from collections.abc import Callable
 
-# --8<-- [end:imports]
 # isort: split
 from from_linear_to_nonlinear import make_moons
 from helpers import get_device, seed_everything
@@ -199,25 +197,34 @@ def draw_early_stopping(
     fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
     steps = range(1, len(val_losses) + 1)
     ax.plot(steps, val_losses, "-", lw=2, color="black", label="val loss")
-    for (patience, stopper), marker in zip(
-        stoppers.items(), ("o", "s", "^"), strict=False
-    ):
-        stop = stopper.best_step + stopper.patience
+    kept: dict[int, list[int]] = {}  # kept step -> the patiences keeping it
+    for patience, stopper in stoppers.items():
+        kept.setdefault(stopper.best_step, []).append(patience)
+        stop = stopper.best_step + patience
+        ax.axvline(stop, ls=":", lw=1, color="gray")
+        ax.text(
+            stop,
+            0.69,
+            f"stop, P={patience} ",
+            rotation=90,
+            ha="right",
+            va="top",
+        )
+    for (step, patiences), marker in zip(kept.items(), "os^", strict=False):
         ax.plot(
-            stopper.best_step,
-            stopper.best_loss,
+            step,
+            val_losses[step - 1],
             marker,
             ms=10,
             mfc="none",
             mew=2,
-            label=f"kept, patience {patience}",
+            label=f"kept, patience {' and '.join(map(str, patiences))}",
         )
-        ax.axvline(stop, ls=":", lw=1, color="gray")
     ax.set_xlabel("step")
     ax.set_ylabel("validation loss")
     ax.set_ylim(0.3, 0.7)
-    ax.legend(loc="upper right")
-    kept = "; ".join(
+    ax.legend(loc="center right")
+    summary = "; ".join(
         f"patience {p} keeps step {s.best_step} ({s.best_loss:.3f}) and stops "
         f"at step {s.best_step + s.patience}"
         for p, s in stoppers.items()
@@ -226,7 +233,7 @@ def draw_early_stopping(
         "The validation loss per step falls to a first low of "
         f"{min(val_losses[:15]):.3f}, rises to a bump of "
         f"{max(val_losses[10:30]):.3f}, then falls to a lower low; "
-        f"dotted vertical lines mark the stops. {kept}."
+        f"labelled dotted vertical lines mark the stops. {summary}."
     )
     plt.show()
 
@@ -236,14 +243,14 @@ def draw_early_stopping(
 
 # --8<-- [start:draw-images]
 def draw_images(train: Data, augmented: torch.Tensor, val: Data) -> None:
-    """Two rows of six images: training images and one fresh augmentation of
-    them on top; validation images below."""
+    """Three rows of six images: training images, one random shift of them,
+    validation images."""
     X, y = train
     X_val, y_val = val
     fig, axes = plt.subplots(3, 6, figsize=(5.4, 3.2), layout="constrained")
     rows = [
         ("train", X[:6], y[:6]),
-        ("augmented", augmented[:6], y[:6]),
+        ("shifted", augmented[:6], y[:6]),
         ("val", X_val[:6], y_val[:6]),
     ]
     for ax_row, (name, images, labels) in zip(axes, rows, strict=True):
@@ -256,9 +263,9 @@ def draw_images(train: Data, augmented: torch.Tensor, val: Data) -> None:
     fig.set_label(
         "Three rows of six 8x8 noisy images, each titled L or J. Top: "
         "training images, every shape near the top-left corner. Middle: the "
-        "same images after a random shift and fresh noise, the shapes moved "
-        "by up to two pixels. Bottom: validation images, with the shapes "
-        "anywhere in the image."
+        "same images after a random shift of up to two pixels each way, the "
+        "strip moved in from outside clean of noise. Bottom: validation "
+        "images, with the shapes anywhere in the image."
     )
     plt.show()
 
@@ -360,7 +367,8 @@ def main() -> None:
         nn.Linear(2, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 1)
     ).to(device)
     train_and_validate(bn_net, train, val, lr=0.1, num_steps=100)
-    print(f"evaluation mode: val accuracy {evaluate(bn_net, val)[1]:.1%}")
+    val_loss, val_acc = evaluate(bn_net, val)
+    print(f"evaluation mode: val loss {val_loss:.3f}, accuracy {val_acc:.1%}")
     # --8<-- [end:bn-net]
 
     # --8<-- [start:forgot-eval]
@@ -377,7 +385,9 @@ def main() -> None:
         print(f"training mode, batches of {batch_size:>4}: {acc:.1%}")
     moved = (bn.running_mean - running_before).abs().max()
     print(f"the running mean moved by up to {moved:.2f}")
-    bn_net.eval()
+    bn_net.eval()  # remembered at last
+    val_loss, val_acc = evaluate(bn_net, val)
+    print(f"evaluation mode: val loss {val_loss:.3f}, accuracy {val_acc:.1%}")
     # --8<-- [end:forgot-eval]
 
     # --8<-- [start:noisy-stats]
@@ -402,7 +412,7 @@ def main() -> None:
     # --8<-- [end:image-data]
 
     # --8<-- [start:plot-images]
-    shown = chain(random_shift, add_noise)(images[0].cpu(), dice)
+    shown = random_shift(images[0].cpu(), dice)  # the shift alone
     draw_images(images, shown, images_val)
     # --8<-- [end:plot-images]
 

@@ -4,7 +4,6 @@ event files, five common failures reproduced with their signatures, and
 three debugging habits."""
 
 import math
-import os
 import tempfile
 from collections.abc import Callable
 
@@ -16,6 +15,8 @@ from torch import nn
 
 # isort: split
 # --8<-- [start:imports]
+import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -177,14 +178,14 @@ def summarize(name: str, run: dict[str, Series]) -> None:
         f"{name:<16}{len(run['loss/train'][0]):>6}"
         f"{last['loss/train']:>8.3f}{last['accuracy/val']:>8.2f}"
         f"{max(run['grad_norm/total'][1]):>10.3g}"
-        f"{last['update_ratio/layer2']:>10.1e}"
+        f"{last['update_ratio/layer2']:>14.1e}"
     )
 
 
 def print_header() -> None:
     print(
         f"{'run':<16}{'steps':>6}{'loss':>8}{'val acc':>8}"
-        f"{'max |g|':>10}{'ratio L2':>10}"
+        f"{'max ‖g‖':>10}{'ratio layer2':>14}"
     )
 
 
@@ -197,9 +198,14 @@ MARKERS = ["o", "s", "^", "x"]
 
 
 def draw_series(
-    ax: Axes, series: dict[str, Series], every: int, ylabel: str
+    ax: Axes,
+    series: dict[str, Series],
+    every: int,
+    ylabel: str,
+    legend: bool = True,
 ) -> None:
-    """Several logged series on one axis, each with its line and marker."""
+    """Several logged series on one axis, each with its line and marker;
+    the legend, if any, sits above the axis, off the data."""
     for i, (label, (steps, values)) in enumerate(series.items()):
         ax.plot(
             steps,
@@ -211,13 +217,14 @@ def draw_series(
             label=label,
         )
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if legend:
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=3)
 
 
 def draw_healthy(run: dict[str, Series]) -> None:
     """Four stacked panels of the healthy run: loss, accuracy, gradient norm
     per layer, update ratio per layer."""
-    fig, axes = plt.subplots(4, 1, figsize=(5.4, 9), layout="constrained")
+    fig, axes = plt.subplots(4, 1, figsize=(5.4, 10), layout="constrained")
     every = 30
     draw_series(
         axes[0],
@@ -243,6 +250,7 @@ def draw_healthy(run: dict[str, Series]) -> None:
         every,
         "update / weight",
     )
+    log_scale(axes[2])
     log_scale(axes[3])
     axes[3].set_xlabel("step")
     loss = run["loss/train"][1]
@@ -251,7 +259,8 @@ def draw_healthy(run: dict[str, Series]) -> None:
         "Four panels of the healthy run, read from its TensorBoard logs. "
         f"Training loss falls from {loss[0]:.2f} to {loss[-1]:.2f}, "
         "validation loss with it; both accuracies rise; the gradient norms "
-        "of the three layers stay of the same size; the update-to-weight "
+        "of the three layers, on a log scale, are largest in the first steps "
+        "and then stay of the same size; the update-to-weight "
         f"ratio of layer 2 goes from {ratios[0]:.0e} to {ratios[-1]:.0e}."
     )
     plt.show()
@@ -265,22 +274,34 @@ def draw_compare(
     runs: dict[str, dict[str, Series]], top: str, bottom: str
 ) -> None:
     """Two stacked panels: the tag `top` and the tag `bottom` for each run,
-    on a log scale unless the tag is an accuracy."""
-    fig, axes = plt.subplots(2, 1, figsize=(5.4, 6), layout="constrained")
+    on a log scale unless the tag is an accuracy; a loss panel is cut at
+    100, so that one huge spike does not squash the other runs."""
+    fig, axes = plt.subplots(2, 1, figsize=(5.4, 6.4), layout="constrained")
     for ax, tag in zip(axes, (top, bottom), strict=True):
-        draw_series(ax, {n: r[tag] for n, r in runs.items()}, 30, tag)
-    for ax, tag in zip(axes, (top, bottom), strict=True):
+        series = {n: r[tag] for n, r in runs.items()}
+        draw_series(ax, series, 30, tag, legend=False)
         if not tag.startswith("accuracy"):
             log_scale(ax)
+        if (
+            tag.startswith("loss")
+            and max(max(v) for _, v in series.values()) > 100
+        ):
+            ax.set_ylim(top=100)
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="outside upper center",
+        ncols=2,
+    )
     axes[1].set_xlabel("step")
     lines = "; ".join(
-        f"{name}: {top} {r[top][1][-1]:.3g} and {bottom} "
-        f"{r[bottom][1][-1]:.3g} at step {r[top][0][-1]}"
+        f"{name}: {top} from {min(r[top][1]):.3g} to {max(r[top][1]):.3g}, "
+        f"{bottom} from {min(r[bottom][1]):.3g} to {max(r[bottom][1]):.3g}"
         for name, r in runs.items()
     )
     fig.set_label(
-        f"Two panels, {top} on top and {bottom} below, for each run, read "
-        f"from TensorBoard logs. Last values: {lines}."
+        f"Two panels, {top} on top and {bottom} below, for each run over its "
+        f"{len(next(iter(runs.values()))[top][0])} logged steps, read from "
+        f"TensorBoard logs. Ranges: {lines}."
     )
     plt.show()
 
@@ -290,15 +311,24 @@ def draw_compare(
 
 # --8<-- [start:anomaly]
 def backward_with_anomaly_check(loss_of: Callable[[], torch.Tensor]) -> str:
-    """Build the loss and run backward under detect_anomaly; return what it
-    reports (its warnings are collected, so they do not stop the program)."""
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")  # record, not raise, its warnings
+    """Build the loss and run backward under detect_anomaly; return its
+    error and the function whose forward line made the bad operation (its
+    warnings are collected, to keep them out of the output)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # record every warning
         try:
             with torch.autograd.detect_anomaly():
                 loss_of().backward()
         except RuntimeError as error:
-            return f"RuntimeError: {error}"
+            # one warning holds the traceback of the forward call; its
+            # last frame outside torch is the line we wrote
+            text = "".join(str(w.message) for w in caught)
+            frames = re.findall(r'File "([^"]+)", line \d+, in (\S+)', text)
+            ours = [
+                f for path, f in frames if f"{os.sep}torch{os.sep}" not in path
+            ]
+            where = ours[-1] if ours else "?"
+            return f"RuntimeError: {error}\nforward call in: {where}()"
     return "no nan in the backward pass"
 
 
@@ -338,9 +368,9 @@ def demo() -> None:
 
     # --8<-- [start:healthy]
     lr, num_epochs = 0.5, 300
-    trained = {"healthy": mlp().to(device)}  # the trained models, by run
+    healthy_model = mlp().to(device)  # kept for Exercise 2
     train_logged(
-        trained["healthy"], X, y, X_val, y_val, lr, num_epochs, runs / "healthy"
+        healthy_model, X, y, X_val, y_val, lr, num_epochs, runs / "healthy"
     )
     healthy = read_scalars(runs / "healthy")
     print(sorted(healthy))
@@ -353,17 +383,17 @@ def demo() -> None:
     # --8<-- [end:plot-healthy]
 
     # --8<-- [start:lr-failures]
-    for name, rate in [("lr 0.005", 0.005), ("lr 5", 5.0)]:
-        trained[name] = model = mlp().to(device)
+    for name, rate in [("lr_0.005", 0.005), ("lr_5", 5.0)]:
+        model = mlp().to(device)
         train_logged(model, X, y, X_val, y_val, rate, num_epochs, runs / name)
     model = mlp().to(device)
     train_logged(
-        model, X, y, X_val, y_val, 5.0, num_epochs, runs / "lr 5, clip 1",
+        model, X, y, X_val, y_val, 5.0, num_epochs, runs / "lr_5_clip_1",
         max_norm=1.0,
     )  # fmt: skip
     lr_runs = {
         name: read_scalars(runs / name)
-        for name in ("healthy", "lr 0.005", "lr 5", "lr 5, clip 1")
+        for name in ("healthy", "lr_0.005", "lr_5", "lr_5_clip_1")
     }
     print_header()
     for name, run in lr_runs.items():
@@ -377,7 +407,7 @@ def demo() -> None:
     # --8<-- [start:bugs]
     model = mlp().to(device)  # bug 1: no optimizer.zero_grad()
     train_logged(
-        model, X, y, X_val, y_val, lr, num_epochs, runs / "no zero_grad",
+        model, X, y, X_val, y_val, lr, num_epochs, runs / "no_zero_grad",
         zero_grad=False,
     )  # fmt: skip
     model = nn.Sequential(*mlp(), nn.Sigmoid()).to(device)  # bug 2
@@ -390,7 +420,7 @@ def demo() -> None:
     )
     bug_runs = {
         name: read_scalars(runs / name)
-        for name in ("healthy", "no zero_grad", "sigmoid", "shuffled")
+        for name in ("healthy", "no_zero_grad", "sigmoid", "shuffled")
     }
     print_header()
     for name, run in bug_runs.items():

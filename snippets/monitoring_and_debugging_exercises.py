@@ -51,8 +51,10 @@ def exercises() -> None:
 
     # --8<-- [start:ex1-run]
     X_cm, X_val_cm = 100 * X, 100 * X_val  # the same points, in centimetres
-    model = mlp().to(device)
-    train_logged(model, X_cm, y, X_val_cm, y_val, lr, num_epochs, runs / "cm")
+    cm_model = mlp().to(device)  # kept for Exercise 2
+    train_logged(
+        cm_model, X_cm, y, X_val_cm, y_val, lr, num_epochs, runs / "cm"
+    )
     mean, std = X_cm.mean(dim=0), X_cm.std(dim=0)  # from the training set
     X_std, X_val_std = (X_cm - mean) / std, (X_val_cm - mean) / std
     model = mlp().to(device)
@@ -64,16 +66,17 @@ def exercises() -> None:
         summarize(name, read_scalars(runs / name))
     # --8<-- [end:ex1-run]
 
-    trained = {}  # on the page, the demonstrations' trained models
-    for name, rate in [("healthy", lr), ("lr 5", 5.0)]:
-        trained[name] = mlp().to(device)
-        train_logged(
-            trained[name], X, y, X_val, y_val, rate, num_epochs, runs / name
-        )
+    healthy_model = mlp().to(device)  # on the page, the demonstrations' run
+    train_logged(
+        healthy_model, X, y, X_val, y_val, lr, num_epochs, runs / "healthy"
+    )
 
     # --8<-- [start:ex2-run]
-    for name in ("healthy", "lr 5"):
-        dead = ", ".join(f"{f:.0%}" for f in dead_fraction(trained[name], X))
+    for name, model, inputs in [
+        ("healthy", healthy_model, X),
+        ("cm", cm_model, X_cm),
+    ]:
+        dead = ", ".join(f"{f:.0%}" for f in dead_fraction(model, inputs))
         print(f"{name:<8} dead units per ReLU layer: {dead}")
     # --8<-- [end:ex2-run]
 

@@ -146,7 +146,8 @@ FOLDED = re.compile(r'^(\s*)\?\?\?\+? (\w+) "(.+)"\n', flags=re.MULTILINE)
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids)
 def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) -> None:
-    """What is folded: drawing code, an optional "Going deeper" box, or a solution to try first."""
+    """What is folded: drawing code, an optional "Going deeper" box, a solution to try first, or
+    code an earlier lesson already showed, included again unchanged."""
     text = path.read_text(encoding="utf-8")
     titles = [title for _, _, title in FOLDED.findall(text)]
     assert len(titles) == len(re.findall(r"^\s*\?\?\?", text, flags=re.MULTILINE)), (
@@ -156,6 +157,7 @@ def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) 
         assert (
             title.endswith("(plotting code)")
             or title.startswith("Going deeper")
+            or re.search(r"\(code from lesson \d\.\d\)$", title) is not None
             or title in {"Solution", "Answer", HELPERS_FOLD}
         ), title
 

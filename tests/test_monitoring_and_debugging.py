@@ -9,6 +9,7 @@ points EventAccumulator keeps) are checked against its source."""
 import itertools
 import math
 import os
+import statistics
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -87,10 +88,10 @@ def named(runs: Path, name: str) -> Run:
         shuffle = torch.randperm(200, generator=torch.Generator().manual_seed(1))
         setups: dict[str, dict[str, object]] = {
             "healthy": {},
-            "lr 0.005": {"lr": 0.005},
-            "lr 5": {"lr": 5.0},
-            "lr 5, clip 1": {"lr": 5.0, "max_norm": 1.0},
-            "no zero_grad": {"zero_grad": False},
+            "lr_0.005": {"lr": 0.005},
+            "lr_5": {"lr": 5.0},
+            "lr_5_clip_1": {"lr": 5.0, "max_norm": 1.0},
+            "no_zero_grad": {"zero_grad": False},
             "sigmoid": {"model": nn.Sequential(*mlp(), nn.Sigmoid())},
             "shuffled": {"labels": y[shuffle.to(y.device)]},
         }
@@ -190,38 +191,57 @@ def test_healthy_run(runs: Path) -> None:
     assert train_loss[-1] < train_loss[0] / 10
     assert val_loss[-1] < val_loss[0] / 5
     assert "between about 0.01 and 0.05 in every layer" in prose()
+    assert "a few times $10^{-3}$" in prose()  # the Summary
     assert "about 0.1 for the output layer" in prose()
 
 
 def test_learning_rate_failures(runs: Path) -> None:
-    h, low = named(runs, "healthy"), named(runs, "lr 0.005")
-    high, clipped = named(runs, "lr 5"), named(runs, "lr 5, clip 1")
+    """The rate-5 runs are chaotic: every claim is checked over the whole run, with margins
+    that held under float64 and under 1e-6 perturbations of the starting weights."""
+    h, low = named(runs, "healthy"), named(runs, "lr_0.005")
+    high, clipped = named(runs, "lr_5"), named(runs, "lr_5_clip_1")
     ratio = last(h, "update_ratio/layer2") / last(low, "update_ratio/layer2")
     assert 5 < ratio < 20
     assert "about ten times smaller" in prose()
     assert f"{last(low, 'loss/train'):.2f}" == "0.64"
     assert "only reached 0.64" in prose()
+    # why ten and not a hundred: the slow run's gradient stays large
+    assert all(0.2 < n < 0.25 for n in low["grad_norm/total"][1])
+    assert 0.03 < last(h, "grad_norm/total") < 0.05
+    assert "stays near 0.22" in prose()
+    assert "falls to about 0.04" in prose()
+    # rate 5: over 4 within five steps, then jumps again and again
     assert max(high["loss/train"][1][:5]) > 4
     assert "to over 4 within five steps" in prose()
-    assert max(high["grad_norm/total"][1]) > 1e5
-    assert "once to over $10^5$" in prose()
-    assert last(high, "accuracy/val") == pytest.approx(0.5, abs=0.015)
-    assert "ends with a validation accuracy of 0.50" in prose()
-    # keeps jumping: the loss rises by half or more many times over the run
     losses = high["loss/train"][1]
-    assert sum(b > 1.5 * a for a, b in itertools.pairwise(losses)) > 10
+    assert sum(b > 1.5 * a for a, b in itertools.pairwise(losses)) >= 8
+    assert max(high["grad_norm/total"][1]) > 10 * max(h["grad_norm/total"][1])
+    assert "more than ten times the healthy run's largest" in prose()
+    median = statistics.median(high["accuracy/val"][1][50:])
+    assert 0.8 < median < 0.95
+    assert "median validation accuracy lies between 0.8 and 0.95" in prose()
+    # no run reaches nan: every one logs all its steps
+    for name in ("healthy", "lr_0.005", "lr_5", "lr_5_clip_1"):
+        assert len(named(runs, name)["loss/train"][0]) == NUM_EPOCHS
+    assert "every one logs all 300 steps" in prose()
+    # the clipped run
     assert last(clipped, "loss/train") < 0.02
     assert "a loss below 0.02" in prose()
     assert f"{last(clipped, 'accuracy/val'):.2f}" == "0.98"
     norms = clipped["grad_norm/total"][1]
     assert 0 < sum(n > 1 for n in norms) <= 10  # a handful of steps
     assert "on only a handful of the 300 steps" in prose()
+    assert max(norms[30:]) / min(norms[30:]) > 100
+    healthy_norms = h["grad_norm/total"][1][30:]
+    assert max(healthy_norms) / min(healthy_norms) < 10
+    assert "more than a hundred to one from step 30 on" in prose()
+    assert max(clipped["loss/train"][1][30:]) > 10 * last(clipped, "loss/train")  # spikes
 
 
 def test_three_bugs(runs: Path) -> None:
     h = named(runs, "healthy")
     no_zero, sigmoid, shuffled = (
-        named(runs, "no zero_grad"),
+        named(runs, "no_zero_grad"),
         named(runs, "sigmoid"),
         named(runs, "shuffled"),
     )
@@ -235,11 +255,22 @@ def test_three_bugs(runs: Path) -> None:
         "from 0.23 to over 1 within five steps, then to about 15 by step 30, fifty times the "
         "healthy run's largest"
     ) in prose()
-    assert 70 < max(norms) < 130
-    assert "jumps to about 100" in prose()
-    assert f"{last(no_zero, 'loss/train'):.2f}" == "0.61"
-    assert "loss of 0.61" in prose()
-    assert last(no_zero, "accuracy/val") < 0.6
+    # never comes back down: never more than a third below the highest value so far
+    assert all(
+        n > 2 / 3 * top for n, top in zip(norms, itertools.accumulate(norms, max), strict=True)
+    )
+    assert "never falls more than a third below its highest value so far" in prose()
+    healthy_norms = h["grad_norm/total"][1]
+    assert healthy_norms[-1] < max(healthy_norms) / 5
+    assert "falls below a fifth of its peak" in prose()
+    # the loss swings without settling: every 50-step window from step 50 spans a factor 1.5
+    losses = no_zero["loss/train"][1]
+    assert all(max(losses[i : i + 50]) > 1.5 * min(losses[i : i + 50]) for i in range(50, 300, 50))
+    assert "swings up and down without settling" in prose()
+    accuracy = no_zero["accuracy/val"][1]
+    assert max(accuracy[50:]) < 0.9
+    assert 0.7 < statistics.median(accuracy) < 0.8
+    assert "never above 0.9, with a median near 0.75" in prose()
 
     floor = (math.log(2) - math.log(torch.sigmoid(torch.tensor(1.0)).item())) / 2
     assert f"{floor:.2f}" == "0.50"
@@ -273,22 +304,27 @@ def test_detect_anomaly_names_the_operation() -> None:
     assert message.startswith("RuntimeError:")
     assert "PowBackward0" in message
     assert "nan" in message
+    assert message.endswith("forward call in: distance()")
+    assert "traceback points at our `distance()`" in prose()
     assert "`PowBackward0`, returned `nan`" in prose()
     assert (
         lesson.backward_with_anomaly_check(lambda: (a * 2).sum()) == "no nan in the backward pass"
     )
 
 
-def test_exercise_1_centimetres(runs: Path) -> None:
+def test_exercises_1_and_2_centimetres(runs: Path) -> None:
     X, y, X_val, y_val = data()
-    train_logged(
-        mlp().to(get_device()), 100 * X, y, 100 * X_val, y_val, LR, NUM_EPOCHS, runs / "cm"
-    )
+    cm_model = mlp().to(get_device())
+    train_logged(cm_model, 100 * X, y, 100 * X_val, y_val, LR, NUM_EPOCHS, runs / "cm")
     cm = read_scalars(runs / "cm")
     assert max(cm["grad_norm/total"][1]) > 1e9
     assert "past $10^9$" in prose()
     assert last(cm, "loss/train") == pytest.approx(math.log(2), abs=0.005)
     assert f"{last(cm, 'accuracy/val'):.2f}" == "0.50"
+    # dead from the first few steps on: flat at ln 2, accuracy 0.50 from step 10
+    assert all(abs(v - math.log(2)) < 0.005 for v in cm["loss/train"][1][10:])
+    assert all(f"{a:.2f}" == "0.50" for a in cm["accuracy/val"][1][10:])
+    assert "from the first few steps on" in prose()
     mean, std = (100 * X).mean(dim=0), (100 * X).std(dim=0)
     X_std, X_val_std = (100 * X - mean) / std, (100 * X_val - mean) / std
     train_logged(mlp().to(get_device()), X_std, y, X_val_std, y_val, LR, NUM_EPOCHS, runs / "std")
@@ -296,19 +332,14 @@ def test_exercise_1_centimetres(runs: Path) -> None:
     assert 0.025 < last(standardized, "loss/train") < 0.035
     assert "near 0.03" in prose()
     assert f"{last(standardized, 'accuracy/val'):.2f}" == "0.98"
-
-
-def test_exercise_2_dead_units(runs: Path) -> None:
-    X, _, _, _ = data()
+    # Exercise 2: dead units
     named(runs, "healthy")
-    named(runs, "lr 5")
     healthy = exercises.dead_fraction(_RUNS["healthy"][1], X)  # type: ignore[arg-type]
-    high = exercises.dead_fraction(_RUNS["lr 5"][1], X)  # type: ignore[arg-type]
     assert all(f < 0.15 for f in healthy)
     assert "has a few dead units" in prose()
-    assert high[0] > 0.5
-    assert high[1] == 1.0
-    assert "most of the first layer's units and all of the second's" in prose()
+    dead_cm = exercises.dead_fraction(cm_model, 100 * X)
+    assert dead_cm == [0.0, 1.0]
+    assert "none of the first layer's units but all of the second's" in prose()
 
 
 def test_tensorboard_facts() -> None:
@@ -316,3 +347,13 @@ def test_tensorboard_facts() -> None:
     assert "up to 10,000 points per scalar series" in prose()
     assert CORE_PLUGIN.read_text(encoding="utf-8").count("DEFAULT_PORT = 6006") == 1
     assert "http://localhost:6006" in page()
+    # the startup message the page calls harmless, and the notebook extension it names
+    main_lib = Path(event_accumulator.__file__).parents[2] / "main_lib.py"
+    assert "TensorFlow installation not found" in main_lib.read_text(encoding="utf-8")
+    assert "TensorFlow is not installed" in prose()
+    notebook = (Path(event_accumulator.__file__).parents[2] / "notebook.py").read_text(
+        encoding="utf-8"
+    )
+    assert "def load_ipython_extension" in notebook
+    assert 'magic_name="tensorboard"' in notebook
+    assert "`%load_ext tensorboard` and then `%tensorboard --logdir runs`" in prose()
