@@ -19,16 +19,32 @@ PARTS = [
     "Check yourself",
 ]
 # A module's last lesson ends with the module review in place of Check yourself.
-MODULE_REVIEWS = {"recap-and-key-takeaways.md", "recap-network-vs-linear-regression.md"}
+MODULE_REVIEWS = {
+    "recap-and-key-takeaways.md",
+    "recap-network-vs-linear-regression.md",
+    "conclusion.md",
+}
+# The course's last lesson adds the course review after Module 3's.
+COURSE_REVIEW = "conclusion.md"
 # Lesson 1.6 only recaps: no demonstrations and no exercises (lesson 2.7 has both).
 RECAPS = {"recap-and-key-takeaways.md"}
+# Lesson 3.8 explains and estimates, with no demonstrations; its exercises compute in plain
+# Python (no device, no seed), so it has no helpers fence, and a matching question may set a task.
+CASE_STUDIES = {"case-studies.md"}
+NO_HELPERS = RECAPS | CASE_STUDIES
 
 
 def expected_parts(path: Path) -> list[str]:
-    recap_drops = {"PyTorch demonstrations", "Exercises"} if path.name in RECAPS else set()
-    parts = [part for part in PARTS if part not in recap_drops]
+    drops = set()
+    if path.name in RECAPS:
+        drops = {"PyTorch demonstrations", "Exercises"}
+    if path.name in CASE_STUDIES:
+        drops = {"PyTorch demonstrations"}
+    parts = [part for part in PARTS if part not in drops]
     if path.name in MODULE_REVIEWS:
         parts[parts.index("Check yourself")] = "Module review"
+    if path.name == COURSE_REVIEW:
+        parts.append("Course review")
     return parts
 
 
@@ -63,7 +79,8 @@ def test_parts_in_order(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# "), "a lesson opens with its title"
     headings = re.findall(r"^## (.+)$", prose(text), flags=re.MULTILINE)
-    assert [h for h in headings if h in [*PARTS, "Module review"]] == expected_parts(path)
+    reviews = ["Module review", "Course review"]
+    assert [h for h in headings if h in [*PARTS, *reviews]] == expected_parts(path)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids)
@@ -90,13 +107,16 @@ def test_exercises_have_a_folded_solution_with_code(path: Path) -> None:
         assert lines.count(SOLUTION) == 1, f"exercise {number}: one {SOLUTION} block"
         task, solution = exercise.split(SOLUTION)
         assert task.strip(), f"exercise {number} states no task"
-        assert "```" not in task, f"exercise {number}: code belongs in the folded solution"
+        in_task = {block.syntax for block in code_blocks(task)}
+        allowed = {"quiz"} if path.name in CASE_STUDIES else set()  # a matching task: no code
+        assert in_task <= allowed, f"exercise {number}: code belongs in the folded solution"
+        assert in_task or "```" not in task, f"exercise {number}: code belongs in the solution"
         body = [line for line in solution.split("\n") if line.strip()]
         assert all(line.startswith("    ") for line in body), (
             f"exercise {number}: everything after the reveal is indented into it"
         )
         runs = [b for b in code_blocks(solution) if b.syntax == "python"]
-        assert runs, f"exercise {number} shows no solution code"
+        assert runs or path.name in CASE_STUDIES, f"exercise {number} shows no solution code"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids)
@@ -162,7 +182,7 @@ def test_folded_blocks_are_plotting_code_going_deeper_or_a_solution(path: Path) 
         ), title
 
 
-@pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in RECAPS], ids=ids)
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name not in NO_HELPERS], ids=ids)
 def test_the_helpers_come_first_and_folded(path: Path) -> None:
     """Every lesson's program starts with the shared helpers, in their fold: one copy of them,
     out of the way of the lesson's own code."""
@@ -231,8 +251,20 @@ def test_module_review_checks_with_the_same_questions(path: Path) -> None:
     """A module review: a checklist, then questions in Check yourself's form, then worked
     questions; the quick check's numbers are the lesson's own (tested there)."""
     review = path.read_text(encoding="utf-8").split("\n## Module review\n", 1)[1]
+    review = review.split("\n## Course review\n", 1)[0]
     headings = re.findall(r"^### (.+)$", review, flags=re.MULTILINE)
     assert headings == ["Checklist", "Quick check", "Worked questions"]
     quick = review.split("### Quick check", 1)[1].split("### Worked questions", 1)[0]
     assert 4 <= quick.count("```quiz\n") <= 8
     assert unchecked_quiz_numbers(path) == []
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.name == COURSE_REVIEW], ids=ids)
+def test_course_review_covers_every_module(path: Path) -> None:
+    """The course ends with its review: a checklist across the three modules, then questions."""
+    review = path.read_text(encoding="utf-8").split("\n## Course review\n", 1)[1]
+    headings = re.findall(r"^### (.+)$", review, flags=re.MULTILINE)
+    assert headings == ["Checklist", "Quick check"]
+    checklist, quick = review.split("### Quick check", 1)
+    assert all(f"Module {n}" in checklist for n in (1, 2, 3))
+    assert 4 <= quick.count("```quiz\n") <= 8
