@@ -333,7 +333,7 @@ def test_network_arithmetic() -> None:
     """One-way bandwidths: NVLink's 900 GB/s counts both directions, 450 GB/s each way."""
     assert 900e9 / 2 == 450e9
     assert 400e9 / 8 == 50e9  # 400 Gbps in bytes
-    backward_s = 4 * 8e9 * 4096 / 989e12  # Kaplan et al.: 4N per token backward
+    backward_s = 4 * 8e9 * 4096 / 989e12  # Kaplan et al.: 4P per token backward
     fast = ring_allreduce_seconds(2 * 8e9, 8, 450e9)
     slow = ring_allreduce_seconds(2 * 8e9, 8, 50e9)
     assert (round(1e3 * fast), round(1e3 * backward_s), round(1e3 * slow)) == (62, 133, 560)
@@ -342,7 +342,7 @@ def test_network_arithmetic() -> None:
     assert "At 450 GB/s the all-reduce takes 62 ms, under the 133 ms backward pass" in text
     assert "at 50 GB/s, 560 ms" in text
     assert "NVLink moves 450 GB/s each way" in text
-    assert "about $2N$ operations per token forward and $4N$ backward" in text
+    assert "about $2P$ operations per token forward and $4P$ backward" in text
     timeline = lesson.overlapped_step(backward_s, fast, 8)
     assert timeline[-1][3] - backward_s == pytest.approx(fast / 8)  # hides all but one
 

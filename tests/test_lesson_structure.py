@@ -237,6 +237,9 @@ def test_check_yourself(path: Path) -> None:
     assert "\n## Check yourself\n" in text, "a lesson ends with Check yourself"
     questions = text.split("\n## Check yourself\n", 1)[1]
     assert 3 <= questions.count("```quiz\n") <= 5
+    if path.name in CASE_STUDIES:  # its matching exercise is a question that sets a task
+        exercises = text.split("\n## Exercises\n", 1)[1].split("\n## Summary\n", 1)[0]
+        text = text.replace(exercises, "")
     assert text.count("```quiz\n") == questions.count("```quiz\n"), "questions go at the end"
     assert unchecked_quiz_numbers(path) == []
 

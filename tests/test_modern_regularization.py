@@ -361,6 +361,20 @@ def test_exercises() -> None:
     bn(torch.randn(8, 3, dtype=torch.float64))
     bn.eval()
     assert torch.equal(bn(Z[:1]), bn(Z)[:1])
+    in_eval = bn(Z)
+    bn.train()  # the same batch, now normalized with its own statistics
+    assert not torch.allclose(bn(Z), in_eval)
+    ln = nn.LayerNorm(3, dtype=torch.float64)
+    assert torch.equal(ln.eval()(Z), ln.train()(Z))
+    assert (
+        "In training mode it uses this batch's statistics instead, so its output differs; "
+        "layer norm's does not."
+    ) in page()
+    # the introduction's account of lesson 3.4: batch norm cured, layer norm (Exercise 1) failed
+    assert "cured a deep network with **batch normalization**; its [Exercise 1]" in page()
+    assert "saw **layer normalization** fail" in page()
+    earlier = flat_text(LESSON.parent / "deeper-networks-and-backprop-challenges.md")
+    assert "It does not: the factor rises from 0.30 to 0.40" in earlier
     text = prose()
     assert "the earlier the kept step (35, 34, 32) and the stop (55, 54, 52)" in text
     assert "slightly higher validation loss (0.332 to 0.336)" in text

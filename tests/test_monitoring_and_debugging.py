@@ -215,11 +215,13 @@ def test_learning_rate_failures(runs: Path) -> None:
     assert "to over 4 within five steps" in prose()
     losses = high["loss/train"][1]
     assert sum(b > 1.5 * a for a, b in itertools.pairwise(losses)) >= 8
-    assert max(high["grad_norm/total"][1]) > 10 * max(h["grad_norm/total"][1])
-    assert "more than ten times the healthy run's largest" in prose()
+    # orders of magnitude: the top of a chaotic run's spikes is checked to within a factor 10
+    assert 1e4 < max(high["grad_norm/total"][1]) < 1e6
+    assert f"{max(h['grad_norm/total'][1]):.2f}" == "0.31"
+    assert "by orders of magnitude (to about $10^5$, against 0.31)" in prose()
     median = statistics.median(high["accuracy/val"][1][50:])
-    assert 0.8 < median < 0.95
-    assert "median validation accuracy lies between 0.8 and 0.95" in prose()
+    assert 0.83 < median < 0.89  # 0.86 here; a margin for a chaotic run
+    assert "median validation accuracy is about 0.86" in prose()
     # no run reaches nan: every one logs all its steps
     for name in ("healthy", "lr_0.005", "lr_5", "lr_5_clip_1"):
         assert len(named(runs, name)["loss/train"][0]) == NUM_EPOCHS
@@ -268,9 +270,10 @@ def test_three_bugs(runs: Path) -> None:
     assert all(max(losses[i : i + 50]) > 1.5 * min(losses[i : i + 50]) for i in range(50, 300, 50))
     assert "swings up and down without settling" in prose()
     accuracy = no_zero["accuracy/val"][1]
-    assert max(accuracy[50:]) < 0.9
+    assert sum(a > 0.9 for a in accuracy) <= 3  # rarely
+    assert f"{max(accuracy):.3f}" == "0.945"
     assert 0.7 < statistics.median(accuracy) < 0.8
-    assert "never above 0.9, with a median near 0.75" in prose()
+    assert "rarely above 0.9 (0.945 at best), with a median near 0.75" in prose()
 
     floor = (math.log(2) - math.log(torch.sigmoid(torch.tensor(1.0)).item())) / 2
     assert f"{floor:.2f}" == "0.50"
