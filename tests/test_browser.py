@@ -121,6 +121,10 @@ def browsers() -> Iterator[dict[str, BrowserContext]]:
         contexts: dict[str, BrowserContext] = {
             scheme: launched.new_context(color_scheme=scheme) for scheme in SCHEMES
         }
+        for context in contexts.values():
+            # The largest pages (the labs) took over Playwright's 30 s to load on a busy machine:
+            # what is tested here is how a page renders, not how fast.
+            context.set_default_navigation_timeout(90_000)
         yield contexts
         for context in contexts.values():
             context.close()
