@@ -7,10 +7,14 @@
 # run together, the way a real training script has them:
 #
 # 1. **The text**, split into training text and held-out text, and what a blind guess costs: the
+#    baselines any model must beat.
 # 2. **The model**: an embedding and a multi-layer perceptron over the last 8 characters.
 # 3. **The optimizer and the schedule**: AdamW (lesson 3.1) with linear warmup and cosine decay
+#    (lesson 3.2).
 # 4. **The loop**, with gradient clipping (lesson 3.4), logged to TensorBoard (lesson 3.6), with the
+#    held-out loss measured as it goes.
 # 5. **The curves**, read back from the log: the losses, the gradient norm, the learning rate
+#    (lesson 3.6).
 # 6. **The score on held-out text**, in nats per character, against the baselines.
 # 7. **A checkpoint** (lesson 3.5), and a resume that continues exactly as if never stopped.
 # 8. **Sampling**: the model writes text, one drawn character at a time, at two temperatures.
@@ -120,7 +124,9 @@ print(f"training on: {device}")
 # text is the mean over its characters. Two guesses that need no training set the bar:
 #
 # - the **uniform** guess gives each of the $V$ characters of the vocabulary the probability $1/V$,
+#   so its loss is $\ln V$ on every character;
 # - the **unigram** guess gives each character its share of the training text, whatever came before
+#   it. Its loss on the held-out text is
 #
 # $$
 # L_{\text{unigram}} = -\frac{1}{N} \sum_{t=1}^{N} \ln q(c_t)
@@ -343,8 +349,12 @@ print(f"lr at step 0: {run.optimizer.param_groups[0]['lr']:.2e}")
 # The loop is the course's, zero the gradients, forward, loss, backward, step, with three additions:
 #
 # - **clipping** (lesson 3.4): after `backward()`, `nn.utils.clip_grad_norm_` shrinks the gradient,
+#   all parameters' gradients taken as one vector, to a norm of at most `max_norm`, and returns the
+#   norm it found *before* clipping, which is what we log;
 # - **the schedule**: `scheduler.step()` after `optimizer.step()`; the rate a step uses is read from
+#   the optimizer just before it;
 # - **logging** (lesson 3.6): every step writes the training loss of its mini-batch, the gradient
+#   norm and the rate to a `SummaryWriter`, and every 250 steps the loss on the whole held-out text.
 #
 # The limit is 1.4, a little above the norms most steps reach (Step 5 prints them), so that it
 # shrinks only the largest. Clipping is insurance against a spike; a limit below the usual norm,
@@ -716,19 +726,31 @@ for temperature in (0.5, 1.0):
 # ## What you built
 #
 # - **A held-out measure.** Text the model never trained on, scored in nats per character against
+#   two baselines that need no training.
 # - **A model chosen for the budget.** An embedding and a multi-layer perceptron over 8 characters:
+#   Module 2's network, with a lookup table in front.
 # - **The modern loop.** Zero the gradients, forward, loss, backward, clip, step, schedule: AdamW
+#   with warmup and cosine decay, and the gradient norm kept in bounds.
 # - **A log to read.** Every step's loss, gradient norm and rate in TensorBoard's files, read back
+#   and drawn.
 # - **A resume that is exact.** One file with everything the run's future depends on, proven by
+#   bit-for-bit equality with a run that never stopped.
 # - **A model that writes.** Seeded sampling, with a temperature.
 
 # %% [markdown]
 # ## Try this
 #
 # - **Break the resume.** Leave out the optimizer's state, then the generator's, and run the proof
+#   again: which parameters differ, and by how much?
 # - **Cool it down.** Sample at temperatures 0.2 and 1.5. Where does the text turn repetitive, and
+#   where into noise?
 # - **Without the schedule.** Train at a constant rate of 0.003, then without warmup, and compare
+#   the held-out loss at step 2000 and the first steps' gradient norms.
 # - **A longer memory.** Set `context` to 4 and 16. Does the held-out loss keep falling as the model
+#   sees more characters, and what does each step cost?
 # - **A larger model.** Double `hidden`, or add a second hidden layer, and watch the gap between the
+#   training and held-out losses.
 # - **Spikes.** Raise the peak rate tenfold, and look at the gradient norm with and without
+#   clipping.
 # - **Your own text.** Train on the course's own pages (`docs/**/*.md`, in a copy of the course's
+#   repository) instead of Python's help.
