@@ -16,6 +16,7 @@ from torch import nn
 # --8<-- [start:imports]
 import json
 import multiprocessing
+import os
 import tempfile
 import time
 from datetime import timedelta
@@ -126,6 +127,9 @@ def ddp_worker(
               "params": [p.tolist() for p in model.parameters()]}  # fmt: skip
     Path(folder, f"rank{rank}.json").write_text(json.dumps(result))
     dist.destroy_process_group()
+    # In a fresh (spawned) process, gloo's threads can outlive that, and
+    # shutting Python down beside them can abort: leave as forked ranks do.
+    os._exit(0)
 
 
 def run_data_parallel(

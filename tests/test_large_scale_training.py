@@ -7,12 +7,16 @@ are exact arithmetic. Facts about PyTorch (GradScaler's defaults, DDP's bucket s
 `torch.load`'s default) are read from the installed torch."""
 
 import contextlib
+import gc
 import inspect
 import io
+import json
 import multiprocessing
+import os
 import pickle
 import re
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 from unittest import mock
@@ -32,6 +36,7 @@ from large_scale_training import (
     run_data_parallel,
     training_bytes,
 )
+from torch.nn.parallel import DistributedDataParallel
 from torch.nn.parallel import distributed as ddp_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +95,42 @@ def test_the_script_path_works_with_spawn() -> None:
     assert all(gap < 1e-15 for gap in gaps)
     assert "uv run python snippets/large_scale_training.py" in page()
     assert "(../index.md#run-it-yourself)" in page()
+
+
+def _gloo_threads_after_destroy(rank: int, folder: str, wrap: bool) -> None:
+    """One rank: meet, maybe wrap a model in DDP, destroy the group, list gloo's threads."""
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank,
+                            world_size=2)  # fmt: skip
+    if wrap:
+        DistributedDataParallel(lesson.make_model(seed=0))
+    dist.destroy_process_group()
+    gc.collect()
+    names = [Path(task, "comm").read_text().strip() for task in Path("/proc/self/task").iterdir()]
+    Path(folder, f"threads{rank}.json").write_text(json.dumps([n for n in names if "gloo" in n]))
+    os._exit(0)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="lists threads through Linux's /proc")
+def test_gloo_threads_can_outlive_destroy_process_group() -> None:
+    """Why a rank ends with os._exit: in a fresh process (a spawned rank), the first DDP keeps
+    gloo's threads running after destroy_process_group."""
+    context = multiprocessing.get_context("spawn")  # fresh, as a spawned rank is
+    left = {}
+    for wrap in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            workers = [context.Process(target=_gloo_threads_after_destroy,
+                                       args=(rank, folder, wrap))
+                       for rank in range(2)]  # fmt: skip
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(timeout=60)
+                assert worker.exitcode == 0
+            left[wrap] = [json.loads(Path(folder, f"threads{r}.json").read_text()) for r in (0, 1)]
+    assert left[False] == [[], []]  # without DDP, destroying the group stops its threads
+    assert all(names for names in left[True]), left
+    assert "os._exit(0)" in inspect.getsource(lesson.ddp_worker)
+    assert "gloo's threads can keep running after `destroy_process_group()`" in page()
 
 
 class _StartedError(Exception):
