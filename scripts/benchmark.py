@@ -38,14 +38,10 @@ ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 
 def timed(command: list[str], **env: str) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        command,
-        cwd=ROOT,
-        env={**ENV, **env},
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    done = subprocess.run(command, cwd=ROOT, env={**ENV, **env}, capture_output=True, text=True)
+    if done.returncode != 0:  # a timing of a failed run means nothing: show why it failed
+        tail = (done.stdout + done.stderr).splitlines()[-40:]
+        sys.exit("\n".join([*tail, f"benchmark: {' '.join(command)} exited {done.returncode}"]))
     return time.perf_counter() - start
 
 

@@ -1,6 +1,7 @@
 """The course as the tests see it: its config, its pages, its lessons with includes expanded, and
 what their fences did (run once per test session, through the build's cache)."""
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,18 @@ def lesson(path: Path) -> Lesson:
 def outcome(path: Path) -> LessonOutcome:
     """The lesson's fences run in order, as the build runs them, and stored where it looks."""
     return cached_run(lesson(path), CACHE, settings())
+
+
+def printed(path: Path) -> str:
+    """Everything a lesson's or lab's code printed when the build ran it."""
+    return "".join(result.output for result in outcome(path).results if result)
+
+
+def printed_number(pattern: str, text: str) -> float:
+    """The number that `pattern`'s first group finds in printed `text`."""
+    found = re.search(pattern, text)
+    assert found, f"not printed: {pattern}"
+    return float(found[1])
 
 
 @cache

@@ -10,6 +10,8 @@ from pathlib import Path
 import course
 import jupytext
 import pytest
+from course import printed
+from course import printed_number as number
 
 
 def label(path: Path) -> str:
@@ -54,16 +56,6 @@ def test_lab_runs_as_a_script(path: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     built = "".join(result.output for result in course.outcome(path).results if result)
     assert done.stdout == built
-
-
-def printed(path: Path) -> str:
-    return "".join(result.output for result in course.outcome(path).results if result)
-
-
-def number(pattern: str, text: str) -> float:
-    found = re.search(pattern, text)
-    assert found, f"not printed: {pattern}"
-    return float(found[1])
 
 
 def test_module_1_lab_states_what_it_printed() -> None:

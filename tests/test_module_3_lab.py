@@ -12,18 +12,13 @@ import re
 from pydoc_data.topics import topics
 
 import course
+from course import printed_number as number
 
 LAB = course.DOCS / "module-3" / "lab.py"
 
 
 def printed() -> str:
-    return "".join(result.output for result in course.outcome(LAB).results if result)
-
-
-def number(pattern: str, text: str) -> float:
-    found = re.search(pattern, text)
-    assert found, f"not printed: {pattern}"
-    return float(found[1])
+    return course.printed(LAB)
 
 
 def prose() -> str:
